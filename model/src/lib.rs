@@ -1,0 +1,18 @@
+//! Stacked autoencoders on Fashion-MNIST, after the textbook chapter: the data (IDX files and the
+//! page's shards), the four models, the loss and metric, and a training loop that runs natively
+//! and in the browser. Backend-generic: pass any burn [`Device`](burn::prelude::Device).
+
+mod autoencoder;
+pub mod data;
+mod experiment;
+pub mod loss;
+mod train;
+
+pub use autoencoder::{Autoencoder, AutoencoderConfig, ConfigError};
+pub use experiment::{DEFAULT_DROPOUT_RATE, DEFAULT_NOISE_STDDEV, Experiment, UnknownExperiment};
+pub use train::{
+    EpochRecord, Evaluation, Progress, TrainError, TrainEvent, Trainer, TrainingConfig, batch_tensor, evaluate,
+};
+
+/// burn itself, at the version this crate uses, so callers name the same types.
+pub use burn;

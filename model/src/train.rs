@@ -1,0 +1,283 @@
+//! The training loop, written with burn's optimizer API so it runs natively and in the browser.
+//!
+//! It never reads a tensor back synchronously (that panics on WebGPU): the running loss and
+//! accuracy are summed on the device and read with one async transaction per report.
+
+use std::ops::ControlFlow;
+
+use burn::optim::{GradientsParams, ModuleOptimizer, SgdConfig};
+use burn::prelude::*;
+use burn::tensor::Transaction;
+use burn::tensor::activation::sigmoid;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
+use web_time::Instant;
+
+use crate::data::{IMAGE_PIXELS, LabeledImages};
+use crate::loss::{binary_cross_entropy_with_logits, rounded_accuracy};
+use crate::{Autoencoder, AutoencoderConfig, ConfigError};
+
+#[derive(Config, Debug)]
+pub struct TrainingConfig {
+    pub model: AutoencoderConfig,
+    #[config(default = 10)]
+    pub epochs: usize,
+    #[config(default = 32)]
+    pub batch_size: usize,
+    /// Plain SGD, no momentum, as in the chapter.
+    #[config(default = 1.5)]
+    pub learning_rate: f64,
+    /// Seeds the weights, the shuffling and the input corruption.
+    #[config(default = 0)]
+    pub seed: u64,
+    /// Steps between progress reports; each costs one read back from the device.
+    #[config(default = 100)]
+    pub report_every: usize,
+}
+
+/// One epoch's results, as Keras' `History` reports them: training figures are running means
+/// over the epoch's batches, validation figures are on the whole test set after the epoch.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    pub epoch: usize,
+    pub loss: f64,
+    pub rounded_accuracy: f64,
+    pub val_loss: f64,
+    pub val_rounded_accuracy: f64,
+    /// Wall-clock time of the epoch, validation included.
+    pub seconds: f64,
+}
+
+/// Running figures part way through an epoch.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Progress {
+    /// The epoch under way, from 1.
+    pub epoch: usize,
+    /// Steps done in this epoch, out of `steps`.
+    pub step: usize,
+    pub steps: usize,
+    pub loss: f64,
+    pub rounded_accuracy: f64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum TrainEvent {
+    Progress(Progress),
+    Epoch(EpochRecord),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("{0}")]
+    Settings(&'static str),
+    #[error("no {0} images to train on")]
+    NoData(&'static str),
+    #[error("stopped")]
+    Stopped,
+    #[error(
+        "the loss became {loss} at epoch {epoch}, step {step}: training diverged; try a smaller learning rate"
+    )]
+    Diverged { epoch: usize, step: usize, loss: f64 },
+    #[error("reading results back from the device failed: {0}")]
+    Device(String),
+}
+
+/// Mean loss and rounded accuracy over a set of images.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Evaluation {
+    pub loss: f64,
+    pub rounded_accuracy: f64,
+}
+
+impl TrainingConfig {
+    pub fn check(&self) -> Result<(), TrainError> {
+        self.model.check()?;
+        if self.batch_size == 0 || self.batch_size > 4096 {
+            return Err(TrainError::Settings("batch size must be 1 to 4096"));
+        }
+        if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
+            return Err(TrainError::Settings("learning rate must be a finite number above 0"));
+        }
+        if self.report_every == 0 {
+            return Err(TrainError::Settings("report_every must be at least 1"));
+        }
+        Ok(())
+    }
+}
+
+/// Trains one autoencoder, an epoch at a time.
+pub struct Trainer {
+    config: TrainingConfig,
+    /// On the autodiff device, where corruption is active.
+    model: Autoencoder,
+    optimizer: ModuleOptimizer,
+    device: Device,
+    shuffle: StdRng,
+    epochs_done: usize,
+}
+
+impl Trainer {
+    /// A fresh model on `device`, seeded from the config.
+    pub fn new(config: TrainingConfig, device: &Device) -> Result<Self, TrainError> {
+        config.check()?;
+        let device = device.clone().autodiff();
+        device.seed(config.seed);
+        Ok(Self {
+            model: config.model.init(&device),
+            optimizer: SgdConfig::new().init(),
+            shuffle: StdRng::seed_from_u64(config.seed),
+            config,
+            device,
+            epochs_done: 0,
+        })
+    }
+
+    pub fn config(&self) -> &TrainingConfig {
+        &self.config
+    }
+
+    pub fn epochs_done(&self) -> usize {
+        self.epochs_done
+    }
+
+    /// The trained model for inference: no autodiff, no input corruption.
+    pub fn model(&self) -> Autoencoder {
+        self.model.valid()
+    }
+
+    /// Images `indices` as the model sees them in training (noisy or masked for those
+    /// experiments) and its reconstructions of them: two `[n, 784]` tensors in [0, 1].
+    pub fn reconstruct(&self, images: &LabeledImages, indices: &[usize]) -> (Tensor<2>, Tensor<2>) {
+        let seen = self.model.corrupt(batch_tensor(images, indices, &self.device)).inner();
+        let reconstruction = self.model().forward(seen.clone());
+        (seen, reconstruction)
+    }
+
+    /// Trains for the remaining epochs of the config; returns their records.
+    pub async fn fit(
+        &mut self,
+        train: &LabeledImages,
+        test: &LabeledImages,
+        on_event: &mut impl AsyncFnMut(TrainEvent) -> ControlFlow<()>,
+    ) -> Result<Vec<EpochRecord>, TrainError> {
+        let mut records = Vec::new();
+        while self.epochs_done < self.config.epochs {
+            records.push(self.run_epoch(train, test, on_event).await?);
+        }
+        Ok(records)
+    }
+
+    /// One pass over `train` in a fresh shuffled order, then validation on `test`.
+    ///
+    /// `on_event` hears progress every `report_every` steps and the epoch's record; returning
+    /// `ControlFlow::Break` stops training before the next step ([`TrainError::Stopped`]).
+    pub async fn run_epoch(
+        &mut self,
+        train: &LabeledImages,
+        test: &LabeledImages,
+        on_event: &mut impl AsyncFnMut(TrainEvent) -> ControlFlow<()>,
+    ) -> Result<EpochRecord, TrainError> {
+        if train.is_empty() {
+            return Err(TrainError::NoData("training"));
+        }
+        let start = Instant::now();
+        let epoch = self.epochs_done + 1;
+        let mut order: Vec<usize> = (0..train.len()).collect();
+        order.shuffle(&mut self.shuffle);
+        let batches: Vec<&[usize]> = order.chunks(self.config.batch_size).collect();
+        let steps = batches.len();
+
+        let inner = self.device.clone().inner();
+        let mut loss_sum = Tensor::<1>::zeros([1], &inner);
+        let mut accuracy_sum = Tensor::<1>::zeros([1], &inner);
+        let mut running = (0.0, 0.0);
+        for (index, batch) in batches.into_iter().enumerate() {
+            let (loss, accuracy) = self.step(batch_tensor(train, batch, &self.device));
+            loss_sum = loss_sum + loss;
+            accuracy_sum = accuracy_sum + accuracy;
+
+            let step = index + 1;
+            if step % self.config.report_every == 0 || step == steps {
+                running = read_means(&loss_sum, &accuracy_sum, step).await?;
+                if !running.0.is_finite() {
+                    return Err(TrainError::Diverged { epoch, step, loss: running.0 });
+                }
+                let progress = Progress { epoch, step, steps, loss: running.0, rounded_accuracy: running.1 };
+                if on_event(TrainEvent::Progress(progress)).await.is_break() {
+                    return Err(TrainError::Stopped);
+                }
+            }
+        }
+
+        let validation = evaluate(&self.model(), test, &inner).await?;
+        self.epochs_done = epoch;
+        let record = EpochRecord {
+            epoch,
+            loss: running.0,
+            rounded_accuracy: running.1,
+            val_loss: validation.loss,
+            val_rounded_accuracy: validation.rounded_accuracy,
+            seconds: start.elapsed().as_secs_f64(),
+        };
+        // Stopping here still keeps the finished epoch.
+        let _ = on_event(TrainEvent::Epoch(record.clone())).await;
+        Ok(record)
+    }
+
+    /// One SGD step on a batch; returns its loss and rounded accuracy, still on the device.
+    fn step(&mut self, batch: Tensor<2>) -> (Tensor<1>, Tensor<1>) {
+        let logits = self.model.forward_logits(batch.clone());
+        let loss = binary_cross_entropy_with_logits(logits.clone(), batch.clone());
+        let accuracy = rounded_accuracy(batch.inner(), sigmoid(logits.inner()));
+        let grads = GradientsParams::from_grads(loss.backward(), &self.model);
+        self.model = self.optimizer.step(self.config.learning_rate, self.model.clone(), grads);
+        (loss.inner(), accuracy)
+    }
+}
+
+/// Mean loss and rounded accuracy of `model` over `images`, read back once at the end.
+pub async fn evaluate(model: &Autoencoder, images: &LabeledImages, device: &Device) -> Result<Evaluation, TrainError> {
+    /// Large enough to keep the device busy, small enough for a phone's memory.
+    const CHUNK: usize = 1000;
+    if images.is_empty() {
+        return Err(TrainError::NoData("validation"));
+    }
+    let indices: Vec<usize> = (0..images.len()).collect();
+    let mut loss_sum = Tensor::<1>::zeros([1], device);
+    let mut accuracy_sum = Tensor::<1>::zeros([1], device);
+    for chunk in indices.chunks(CHUNK) {
+        let batch = batch_tensor(images, chunk, device);
+        let logits = model.forward_logits(batch.clone());
+        let weight = chunk.len() as f64;
+        let accuracy = rounded_accuracy(batch.clone(), sigmoid(logits.clone()));
+        loss_sum = loss_sum + binary_cross_entropy_with_logits(logits, batch).mul_scalar(weight);
+        accuracy_sum = accuracy_sum + accuracy.mul_scalar(weight);
+    }
+    let (loss, rounded_accuracy) = read_means(&loss_sum, &accuracy_sum, images.len()).await?;
+    Ok(Evaluation { loss, rounded_accuracy })
+}
+
+/// Images `indices` as a `[batch, 784]` tensor of floats in [0, 1].
+pub fn batch_tensor(images: &LabeledImages, indices: &[usize], device: &Device) -> Tensor<2> {
+    let data = TensorData::new(images.batch_pixels(indices), [indices.len(), IMAGE_PIXELS]);
+    Tensor::from_data(data, device)
+}
+
+/// Reads two device-side sums in one round trip and divides them by `count`.
+async fn read_means(a: &Tensor<1>, b: &Tensor<1>, count: usize) -> Result<(f64, f64), TrainError> {
+    let data = Transaction::default()
+        .register(a.clone())
+        .register(b.clone())
+        .execute_async()
+        .await
+        .map_err(|e| TrainError::Device(format!("{e:?}")))?;
+    let scalar = |d: &TensorData| -> Result<f64, TrainError> {
+        let values = d.try_to_vec::<f32>().map_err(|e| TrainError::Device(format!("{e:?}")))?;
+        Ok(f64::from(values[0]) / count as f64)
+    };
+    Ok((scalar(&data[0])?, scalar(&data[1])?))
+}

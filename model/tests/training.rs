@@ -1,0 +1,131 @@
+//! Training end to end on synthetic images: it learns, and a seed makes it repeatable.
+
+use std::ops::ControlFlow;
+use std::sync::Mutex;
+
+use futures_lite::future::block_on;
+use model::burn::prelude::Device;
+use model::data::{IMAGE_PIXELS, IMAGE_SIDE, LabeledImages};
+use model::{EpochRecord, Experiment, TrainError, TrainEvent, Trainer, TrainingConfig};
+
+/// burn's CPU backend draws from one global RNG: tests that rely on a seed take turns.
+static RNG: Mutex<()> = Mutex::new(());
+
+/// Images with structure to learn: each class is a bright horizontal or vertical bar at its own
+/// position, with a pseudo-random background.
+fn synthetic(count: usize, salt: u64) -> LabeledImages {
+    let mut state = 0x9e37_79b9_7f4a_7c15u64 ^ salt;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut pixels = Vec::with_capacity(count * IMAGE_PIXELS);
+    let mut labels = Vec::with_capacity(count);
+    for _ in 0..count {
+        let label = (next() % 10) as usize;
+        for row in 0..IMAGE_SIDE {
+            for col in 0..IMAGE_SIDE {
+                let along = if label < 5 { row } else { col };
+                let on_bar = along / 5 == label % 5;
+                pixels.push(if on_bar { 230 } else { (next() % 40) as u8 });
+            }
+        }
+        labels.push(label as u8);
+    }
+    LabeledImages::new(pixels, labels).unwrap()
+}
+
+fn config(experiment: Experiment, epochs: usize, seed: u64) -> TrainingConfig {
+    TrainingConfig::new(experiment.model_config()).with_epochs(epochs).with_seed(seed).with_report_every(4)
+}
+
+fn train(config: TrainingConfig, train: &LabeledImages, test: &LabeledImages) -> Result<Vec<EpochRecord>, TrainError> {
+    let mut trainer = Trainer::new(config, &Device::flex())?;
+    block_on(trainer.fit(train, test, &mut async |_| ControlFlow::Continue(())))
+}
+
+#[test]
+fn a_short_run_lowers_the_loss_for_every_experiment() {
+    let _turn = RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let (train_set, test_set) = (synthetic(1600, 1), synthetic(100, 2));
+    for experiment in Experiment::ALL {
+        let records = train(config(experiment, 3, 0), &train_set, &test_set).unwrap();
+        let (first, last) = (&records[0], &records[2]);
+        assert!(last.val_loss < first.val_loss - 0.02, "{experiment}: {records:?}");
+        assert!(last.val_loss < 0.5 && last.val_rounded_accuracy > 0.8, "{experiment}: {records:?}");
+        assert!(records.iter().all(|r| r.loss.is_finite() && r.seconds > 0.0));
+    }
+}
+
+#[test]
+fn the_same_seed_gives_the_same_run() {
+    let _turn = RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let (train_set, test_set) = (synthetic(128, 3), synthetic(64, 4));
+    let without_time = |records: Vec<EpochRecord>| -> Vec<[f64; 4]> {
+        records.iter().map(|r| [r.loss, r.rounded_accuracy, r.val_loss, r.val_rounded_accuracy]).collect()
+    };
+    let run = |seed| without_time(train(config(Experiment::Denoising, 2, seed), &train_set, &test_set).unwrap());
+    let first = run(7);
+    assert_eq!(first, run(7));
+    assert_ne!(first, run(8));
+}
+
+#[test]
+fn progress_is_reported_and_stop_is_obeyed() {
+    let _turn = RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let (train_set, test_set) = (synthetic(320, 5), synthetic(32, 6));
+    let mut trainer = Trainer::new(config(Experiment::Tied, 2, 0), &Device::flex()).unwrap();
+    let mut events = Vec::new();
+    let result = block_on(trainer.fit(&train_set, &test_set, &mut async |event| {
+        let stop = matches!(&event, TrainEvent::Progress(p) if p.epoch == 2 && p.step >= 4);
+        events.push(event);
+        if stop { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+    }));
+    assert!(matches!(result, Err(TrainError::Stopped)));
+    assert_eq!(trainer.epochs_done(), 1, "the finished epoch is kept");
+    // Epoch 1: 10 steps reported every 4 (4, 8, and the last); its record; then epoch 2's first report.
+    let steps: Vec<String> = events
+        .iter()
+        .map(|e| match e {
+            TrainEvent::Progress(p) => format!("{}:{}/{}", p.epoch, p.step, p.steps),
+            TrainEvent::Epoch(r) => format!("epoch {}", r.epoch),
+        })
+        .collect();
+    assert_eq!(steps, ["1:4/10", "1:8/10", "1:10/10", "epoch 1", "2:4/10"]);
+}
+
+#[test]
+fn divergence_is_reported_not_hidden() {
+    let _turn = RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let (train_set, test_set) = (synthetic(64, 7), synthetic(16, 8));
+    let result = train(config(Experiment::Stacked, 1, 0).with_learning_rate(1e30), &train_set, &test_set);
+    assert!(matches!(result, Err(TrainError::Diverged { .. })), "{result:?}");
+}
+
+#[test]
+fn bad_settings_are_errors() {
+    let bad = |config: TrainingConfig| matches!(Trainer::new(config, &Device::flex()), Err(_));
+    assert!(bad(config(Experiment::Tied, 1, 0).with_batch_size(0)));
+    assert!(bad(config(Experiment::Tied, 1, 0).with_learning_rate(-1.0)));
+    assert!(bad(config(Experiment::Tied, 1, 0).with_learning_rate(f64::NAN)));
+    let empty = LabeledImages::default();
+    assert!(matches!(train(config(Experiment::Tied, 1, 0), &empty, &synthetic(4, 9)), Err(TrainError::NoData(_))));
+}
+
+#[test]
+fn reconstructions_show_the_corrupted_input_the_model_sees() {
+    let _turn = RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let images = synthetic(8, 10);
+    let clean = images.batch_pixels(&[0, 1]);
+    let values = |t: model::burn::prelude::Tensor<2>| t.into_data().try_to_vec::<f32>().unwrap();
+    for (experiment, corrupted) in [(Experiment::Tied, false), (Experiment::Denoising, true), (Experiment::Dropout, true)] {
+        let trainer = Trainer::new(config(experiment, 1, 0), &Device::flex()).unwrap();
+        let (seen, reconstruction) = trainer.reconstruct(&images, &[0, 1]);
+        assert_eq!(values(seen) != clean, corrupted, "{experiment}");
+        let reconstruction = values(reconstruction);
+        assert_eq!(reconstruction.len(), 2 * IMAGE_PIXELS);
+        assert!(reconstruction.iter().all(|p| (0.0..=1.0).contains(p)));
+    }
+}
