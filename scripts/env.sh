@@ -23,3 +23,33 @@ ensure_debian_packages() {
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
 }
+
+# The wasm-bindgen version Cargo.lock pins; the CLI must match it exactly.
+wasm_bindgen_version() {
+    grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's/^version = "\(.*\)"$/\1/p'
+}
+
+# trunk and wasm-bindgen-cli, built from crates.io when missing (trunk never downloads tools:
+# Trunk.toml sets offline = true). wasm-opt comes from Debian's binaryen.
+ensure_web_tools() {
+    ensure_debian_packages binaryen
+    local version
+    version=$(wasm_bindgen_version)
+    if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $version"; then
+        # Its own lock file wants a crate version the registry lacks, so no --locked here.
+        cargo install wasm-bindgen-cli --version "$version"
+    fi
+    if ! trunk --version 2>/dev/null | grep -qx "trunk 0.21.14"; then
+        # trunk 0.22 needs a newer rustc than 1.95.
+        cargo install trunk --version 0.21.14 --locked
+    fi
+}
+
+# The Fashion-MNIST shards the page fetches, written once from Debian's dataset package
+# (or $FASHION_MNIST_DIR, or the upstream download).
+DATA_DIR=public/data/fashion-mnist
+ensure_data() {
+    [ -f "$DATA_DIR/manifest.json" ] && return 0
+    [ -n "${FASHION_MNIST_DIR:-}" ] || ensure_debian_packages dataset-fashion-mnist
+    cargo run -p model --release --locked --bin fmnist-data -- --out "$DATA_DIR"
+}

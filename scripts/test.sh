@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test of the project on a fresh Debian machine with a Rust toolchain:
-# the native unit and integration tests, then the wasm32 build of the model crate.
+# Runs every test of the project on a fresh Debian machine with a Rust toolchain, installing
+# what is missing: native unit and integration tests, the wasm32 build of the model crate,
+# the release build of the page, and the end-to-end suite in Debian's headless Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -12,3 +13,15 @@ cargo test --workspace --locked
 
 echo "== model crate for wasm32"
 cargo build -p model --target wasm32-unknown-unknown --locked
+
+echo "== the page (release build)"
+ensure_web_tools
+grep -q "wasm_bindgen = \"$(wasm_bindgen_version)\"" Trunk.toml \
+    || { echo "Trunk.toml's wasm_bindgen differs from Cargo.lock's $(wasm_bindgen_version)"; exit 1; }
+ensure_data
+trunk build --release --public-url ./
+
+echo "== end-to-end tests in headless Chromium"
+command -v node >/dev/null || ensure_debian_packages nodejs npm
+ensure_debian_packages chromium
+(cd e2e && npm ci --no-audit --no-fund && npm test)

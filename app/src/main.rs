@@ -1,1 +1,33 @@
-fn main() {}
+//! The page: train the chapter's four autoencoders on Fashion-MNIST in the browser and watch
+//! them learn. Compute (`run`, `backend`, `data`) hands the UI (`app`, `components`) plain
+//! numbers and pixels, never tensors.
+
+mod settings;
+mod state;
+
+#[cfg(target_arch = "wasm32")]
+mod app;
+#[cfg(target_arch = "wasm32")]
+mod backend;
+#[cfg(target_arch = "wasm32")]
+mod charts;
+#[cfg(target_arch = "wasm32")]
+mod components;
+#[cfg(target_arch = "wasm32")]
+mod data;
+#[cfg(target_arch = "wasm32")]
+mod embedding;
+#[cfg(target_arch = "wasm32")]
+mod run;
+
+#[cfg(target_arch = "wasm32")]
+fn main() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(app::App);
+}
+
+/// The page only runs in a browser; natively this crate builds for its unit tests.
+#[cfg(not(target_arch = "wasm32"))]
+fn main() {
+    eprintln!("the app runs in a browser: use `trunk serve` (see the README)");
+}

@@ -3,6 +3,7 @@
 //! and in the browser. Backend-generic: pass any burn [`Device`](burn::prelude::Device).
 
 mod autoencoder;
+pub mod embedding;
 pub mod data;
 mod experiment;
 pub mod loss;

@@ -157,6 +157,18 @@ impl Trainer {
         (seen, reconstruction)
     }
 
+    /// The codes of `images`, `[n, code size]`, encoded in chunks to bound memory.
+    pub fn encode(&self, images: &LabeledImages) -> Tensor<2> {
+        let model = self.model();
+        let indices: Vec<usize> = (0..images.len()).collect();
+        let chunks = indices.chunks(EVALUATION_CHUNK).map(|chunk| model.encode(batch_tensor(images, chunk, &self.inner_device())));
+        Tensor::cat(chunks.collect(), 0)
+    }
+
+    fn inner_device(&self) -> Device {
+        self.device.clone().inner()
+    }
+
     /// Trains for the remaining epochs of the config; returns their records.
     pub async fn fit(
         &mut self,
@@ -191,7 +203,7 @@ impl Trainer {
         let batches: Vec<&[usize]> = order.chunks(self.config.batch_size).collect();
         let steps = batches.len();
 
-        let inner = self.device.clone().inner();
+        let inner = self.inner_device();
         let mut loss_sum = Tensor::<1>::zeros([1], &inner);
         let mut accuracy_sum = Tensor::<1>::zeros([1], &inner);
         let mut running = (0.0, 0.0);
@@ -239,17 +251,19 @@ impl Trainer {
     }
 }
 
+/// Images per forward pass outside training: large enough to keep the device busy, small
+/// enough for a phone's memory.
+const EVALUATION_CHUNK: usize = 1000;
+
 /// Mean loss and rounded accuracy of `model` over `images`, read back once at the end.
 pub async fn evaluate(model: &Autoencoder, images: &LabeledImages, device: &Device) -> Result<Evaluation, TrainError> {
-    /// Large enough to keep the device busy, small enough for a phone's memory.
-    const CHUNK: usize = 1000;
     if images.is_empty() {
         return Err(TrainError::NoData("validation"));
     }
     let indices: Vec<usize> = (0..images.len()).collect();
     let mut loss_sum = Tensor::<1>::zeros([1], device);
     let mut accuracy_sum = Tensor::<1>::zeros([1], device);
-    for chunk in indices.chunks(CHUNK) {
+    for chunk in indices.chunks(EVALUATION_CHUNK) {
         let batch = batch_tensor(images, chunk, device);
         let logits = model.forward_logits(batch.clone());
         let weight = chunk.len() as f64;

@@ -129,3 +129,18 @@ fn reconstructions_show_the_corrupted_input_the_model_sees() {
         assert!(reconstruction.iter().all(|p| (0.0..=1.0).contains(p)));
     }
 }
+
+#[test]
+fn codes_cover_every_image_in_chunks() {
+    let _turn = RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let images = synthetic(1003, 11);
+    let trainer = Trainer::new(config(Experiment::Stacked, 1, 0), &Device::flex()).unwrap();
+    let codes = trainer.encode(&images);
+    assert_eq!(codes.dims(), [1003, 32]);
+    let values = codes.into_data().try_to_vec::<f32>().unwrap();
+    assert!(values.iter().all(|&v| v >= 0.0 && v.is_finite()), "ReLU codes");
+    // The chunk boundary changes nothing: image 1000 alone encodes to the same code (up to the
+    // rounding of a matrix product of another shape).
+    let alone = trainer.encode(&images.slice(1000..1001)).into_data().try_to_vec::<f32>().unwrap();
+    assert!(alone.iter().zip(&values[1000 * 32..1001 * 32]).all(|(a, b)| (a - b).abs() < 1e-5));
+}

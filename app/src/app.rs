@@ -1,0 +1,305 @@
+//! The page: owns every signal, starts the backend and the data, and runs training.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use model::burn::prelude::Device;
+use model::{EpochRecord, Progress, TrainError, Trainer};
+
+use crate::backend::{self, BackendInfo, BackendKind};
+use crate::components::{
+    BackendNote, Controls, Curves, DataProgress, EmbeddingPanel, ErrorBanner, FinishedRun, HistoryTable, LivePoint,
+    Notices, ReconstructionPanel,
+};
+use crate::embedding::{self, MapState, Mapper};
+use crate::data::{self, Dataset, LoadProgress};
+use crate::run::{self, Command, Reconstructions, RunControl, RunEvent};
+use crate::settings::Settings;
+use crate::state::Phase;
+
+const SHOWN: usize = crate::components::RECONSTRUCTIONS_SHOWN;
+
+/// The compute-side values the page keeps between runs; never read by components.
+#[derive(Clone, Default)]
+struct Compute {
+    device: Rc<RefCell<Option<(Device, BackendKind)>>>,
+    dataset: Rc<RefCell<Dataset>>,
+    /// The last run's trainer, for reconstructions of other images after it ends.
+    trainer: Rc<RefCell<Option<Rc<Trainer>>>>,
+    control: Rc<RefCell<Option<RunControl>>>,
+    mapper: Mapper,
+}
+
+fn url_settings() -> (Settings, Vec<String>) {
+    let search = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
+    let params = web_sys::UrlSearchParams::new_with_str(&search).ok();
+    let pairs: Vec<(String, String)> = params
+        .map(|p| {
+            js_sys::try_iter(&p)
+                .ok()
+                .flatten()
+                .into_iter()
+                .flatten()
+                .filter_map(|entry| {
+                    let entry: js_sys::Array = entry.ok()?.into();
+                    Some((entry.get(0).as_string()?, entry.get(1).as_string()?))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Settings::from_query(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+}
+
+/// `count` distinct test-image indices, at random.
+fn random_sample(count: usize, of: usize) -> Vec<usize> {
+    let mut chosen = Vec::with_capacity(count);
+    while chosen.len() < count.min(of) {
+        let index = (js_sys::Math::random() * of as f64) as usize;
+        if !chosen.contains(&index) {
+            chosen.push(index);
+        }
+    }
+    chosen
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    let (initial, warnings) = url_settings();
+    let autostart = initial.autostart;
+    let settings = RwSignal::new(initial);
+    let notices = RwSignal::new(warnings);
+    let phase = RwSignal::new(Phase::Loading);
+    let error = RwSignal::new(None::<String>);
+    let backend = RwSignal::new(None::<BackendInfo>);
+    let load = RwSignal::new(LoadProgress::default());
+    let history = RwSignal::new(Vec::<EpochRecord>::new());
+    let live = RwSignal::new(Vec::<LivePoint>::new());
+    let progress = RwSignal::new(None::<Progress>);
+    let reconstructions = RwSignal::new(None::<Reconstructions>);
+    let finished = RwSignal::new(Vec::<FinishedRun>::new());
+    let sample = RwSignal::new((0..SHOWN).collect::<Vec<_>>());
+    let paused = RwSignal::new(false);
+    let map = RwSignal::new(None::<MapState>);
+    let test_images = RwSignal::new_local(None::<Rc<model::data::LabeledImages>>);
+    let compute = StoredValue::new_local(Compute::default());
+
+    Effect::new(move |_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-state", phase.get().as_str());
+        }
+    });
+
+    let start_training = move || {
+        if phase.get_untracked() == Phase::Training {
+            return;
+        }
+        let compute = compute.get_value();
+        let Some((device, kind)) = compute.device.borrow().clone() else { return };
+        let settings = settings.get_untracked();
+        let trainer = match Trainer::new(run::training_config(&settings, kind), &device) {
+            Ok(trainer) => trainer,
+            Err(e) => {
+                error.set(Some(format!("Cannot train with these settings: {e}")));
+                return;
+            }
+        };
+        let control = RunControl::new();
+        *compute.control.borrow_mut() = Some(control.clone());
+        history.set(Vec::new());
+        live.set(Vec::new());
+        progress.set(None);
+        reconstructions.set(None);
+        compute.mapper.stop();
+        map.set(None);
+        error.set(None);
+        paused.set(false);
+        phase.set(Phase::Training);
+        let report_every = trainer.config().report_every;
+        spawn_local(async move {
+            let mut trainer = trainer;
+            let on_event = move |event: RunEvent| match event {
+                RunEvent::Progress(p) => {
+                    // A curve point every ~50 steps keeps redraws cheap; the status line gets all.
+                    if p.step % 50 < report_every || p.step == p.steps {
+                        live.update(|points| {
+                            let epoch = (p.epoch - 1) as f64 + p.step as f64 / p.steps as f64;
+                            points.push(LivePoint { epoch, loss: p.loss, rounded_accuracy: p.rounded_accuracy });
+                        });
+                    }
+                    progress.set(Some(p));
+                }
+                RunEvent::Epoch(record) => history.update(|h| h.push(record)),
+                RunEvent::Reconstructions(r) => reconstructions.set(Some(r)),
+            };
+            let dataset = compute.dataset.clone();
+            let result = run::train(
+                &mut trainer,
+                &settings,
+                move || dataset.borrow().clone(),
+                move || sample.get_untracked(),
+                &control,
+                on_event,
+            )
+            .await;
+            *compute.trainer.borrow_mut() = Some(Rc::new(trainer));
+            match result {
+                Ok(()) | Err(TrainError::Stopped) => phase.set(Phase::Done),
+                Err(e) => {
+                    error.set(Some(match e {
+                        TrainError::Device(_) => format!("The GPU stopped working ({e}). Reload the page, or add ?backend=cpu to the URL."),
+                        _ => format!("Training stopped: {e}. What was trained so far stays on screen."),
+                    }));
+                    phase.set(Phase::Error);
+                }
+            }
+            if !history.get_untracked().is_empty() {
+                start_map(&compute, map, error);
+                let run = FinishedRun { experiment: settings.experiment, history: history.get_untracked() };
+                finished.update(|runs| {
+                    runs.retain(|r| r.experiment != run.experiment);
+                    runs.push(run);
+                });
+            }
+        });
+    };
+
+    let command = move |command: Command| {
+        if let Some(control) = compute.get_value().control.borrow().as_ref() {
+            control.set(command);
+        }
+    };
+    let on_train = Callback::new(move |()| start_training());
+    let on_pause = Callback::new(move |()| {
+        let pausing = !paused.get_untracked();
+        paused.set(pausing);
+        command(if pausing { Command::Pause } else { Command::Run });
+    });
+    let on_stop = Callback::new(move |()| {
+        paused.set(false);
+        command(Command::Stop);
+    });
+    let on_other_images = Callback::new(move |()| {
+        let compute = compute.get_value();
+        let Some(test) = compute.dataset.borrow().test.clone() else { return };
+        let indices = random_sample(SHOWN, test.len());
+        sample.set(indices.clone());
+        // While training, the next epoch picks the new images up.
+        if phase.get_untracked() == Phase::Training {
+            return;
+        }
+        let Some(trainer) = compute.trainer.borrow().clone() else { return };
+        spawn_local(async move {
+            match run::reconstruct(&trainer, &test, indices).await {
+                Ok(r) => reconstructions.set(Some(r)),
+                Err(e) => error.set(Some(format!("Could not draw reconstructions: {e}"))),
+            }
+        });
+    });
+
+    // Start the backend, then stream the data in; training may start once the first shards are in.
+    spawn_local(async move {
+        let (device, info) = backend::start(settings.get_untracked().backend).await;
+        let compute = compute.get_value();
+        *compute.device.borrow_mut() = Some((device, info.kind));
+        backend.set(Some(info));
+        let dataset = compute.dataset.clone();
+        let loaded = data::load(move |data, so_far| {
+            let usable = data.is_usable();
+            if test_images.with_untracked(Option::is_none) {
+                test_images.set(data.test.clone());
+            }
+            *dataset.borrow_mut() = data;
+            load.set(so_far);
+            if usable && phase.get_untracked() == Phase::Loading {
+                phase.set(Phase::Ready);
+                if autostart {
+                    start_training();
+                }
+            }
+        })
+        .await;
+        if let Err(e) = loaded {
+            error.set(Some(format!("{e}. Check your connection and reload the page; if it persists, the site's data files need regenerating (see the README).")));
+            if phase.get_untracked() != Phase::Training {
+                phase.set(Phase::Error);
+            }
+        }
+    });
+
+    let status = move || match (phase.get(), progress.get()) {
+        (Phase::Loading, _) => "Loading…".to_string(),
+        (Phase::Ready, _) => "Ready: pick an experiment and press Train.".into(),
+        (Phase::Training, Some(p)) => format!(
+            "{}epoch {} of {}, step {} of {}: running loss {:.4}, rounded accuracy {:.4}",
+            if paused.get() { "Paused at " } else { "" },
+            p.epoch,
+            settings.get_untracked().epochs,
+            p.step,
+            p.steps,
+            p.loss,
+            p.rounded_accuracy
+        ),
+        (Phase::Training, None) => "Starting…".into(),
+        (Phase::Done, _) => match history.get().len() {
+            1 => "Done: 1 epoch trained.".to_string(),
+            n => format!("Done: {n} epochs trained."),
+        },
+        (Phase::Error, _) => "Stopped by an error (see above).".into(),
+    };
+    let experiment = Signal::derive(move || settings.get().experiment);
+    let epochs = Signal::derive(move || settings.get().epochs);
+
+    view! {
+        <header>
+            <h1>"See autoencoders learn"</h1>
+            <p class="lede">
+                "Four stacked autoencoders from the textbook chapter, trained on Fashion-MNIST right here in your browser."
+            </p>
+        </header>
+        <main>
+            <section class="panel controls" aria-label="Settings">
+                <Controls settings phase paused on_train on_pause on_stop />
+            </section>
+            <section class="panel status" aria-label="Status">
+                <BackendNote backend />
+                <DataProgress load />
+                <p class="status-line" aria-live="polite" data-testid="status">{status}</p>
+                <Notices notices />
+                <ErrorBanner error />
+            </section>
+            <section class="panel curves" aria-label="Learning curves">
+                <h2>"Learning curves"</h2>
+                <Curves live history finished epochs experiment />
+            </section>
+            <section class="panel recon" aria-label="Reconstructions">
+                <h2>"Reconstructions"</h2>
+                <ReconstructionPanel reconstructions on_other_images />
+            </section>
+            <section class="panel embed" aria-label="Embedding">
+                <h2>"Map of the codes"</h2>
+                <EmbeddingPanel map test=test_images />
+            </section>
+            <section class="panel table" aria-label="History">
+                <HistoryTable history />
+            </section>
+        </main>
+    }
+}
+
+/// Encodes the test images with the last run's model and maps the codes with t-SNE in the worker.
+fn start_map(compute: &Compute, map: RwSignal<Option<MapState>>, error: RwSignal<Option<String>>) {
+    let compute = compute.clone();
+    spawn_local(async move {
+        let Some(test) = compute.dataset.borrow().test.clone() else { return };
+        let Some(trainer) = compute.trainer.borrow().clone() else { return };
+        match embedding::codes(&trainer, &test).await {
+            Ok((codes, dim)) => compute.mapper.map(&codes, dim, move |update| match update {
+                Ok(state) => map.set(Some(state)),
+                Err(e) => error.set(Some(format!("The map of the codes failed: {e}"))),
+            }),
+            Err(e) => error.set(Some(format!("Could not encode the test images: {e}"))),
+        }
+    });
+}

@@ -1,0 +1,107 @@
+//! Choosing where training runs: WebGPU when the browser has a real GPU behind it, else burn's
+//! CPU backend compiled to wasm. The visitor is told which and why.
+
+use js_sys::{Promise, Reflect};
+use model::burn::prelude::Device;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+use crate::settings::BackendChoice;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackendKind {
+    WebGpu,
+    Cpu,
+}
+
+/// What the page tells the visitor about the backend.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BackendInfo {
+    pub kind: BackendKind,
+    pub why: String,
+}
+
+impl BackendKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::WebGpu => "WebGPU",
+            Self::Cpu => "CPU (WebAssembly)",
+        }
+    }
+}
+
+/// What the browser says about its WebGPU adapter.
+struct Adapter {
+    description: String,
+    software: bool,
+}
+
+/// Picks and starts a backend. Never fails: the CPU backend is always there.
+pub async fn start(choice: BackendChoice) -> (Device, BackendInfo) {
+    let cpu = |why: String| (Device::flex(), BackendInfo { kind: BackendKind::Cpu, why });
+    if choice == BackendChoice::Cpu {
+        return cpu("chosen with backend=cpu in the URL".into());
+    }
+    let adapter = match probe_webgpu().await {
+        Ok(adapter) => adapter,
+        Err(why) => return cpu(format!("{why}, so training runs on the CPU")),
+    };
+    if adapter.software && choice == BackendChoice::Auto {
+        return cpu(format!(
+            "this browser's WebGPU adapter is a software renderer ({}), far slower than the CPU; \
+             add backend=webgpu to the URL to use it anyway",
+            adapter.description
+        ));
+    }
+    match Device::wgpu_options().init_async().await {
+        Ok(device) => {
+            let why = match choice {
+                BackendChoice::WebGpu => format!("chosen with backend=webgpu in the URL ({})", adapter.description),
+                _ => format!("the browser offers a GPU ({})", adapter.description),
+            };
+            (device, BackendInfo { kind: BackendKind::WebGpu, why })
+        }
+        Err(error) => cpu(format!("WebGPU failed to start ({error}), so training runs on the CPU")),
+    }
+}
+
+/// Asks the browser for a WebGPU adapter without starting a device.
+async fn probe_webgpu() -> Result<Adapter, String> {
+    let navigator = web_sys::window().ok_or("no window")?.navigator();
+    let gpu = Reflect::get(&navigator, &"gpu".into()).unwrap_or(JsValue::UNDEFINED);
+    if gpu.is_undefined() || gpu.is_null() {
+        return Err("this browser has no WebGPU (or the page is not served over https)".into());
+    }
+    let request = call0(&gpu, "requestAdapter").map_err(|_| "WebGPU refused to look for an adapter")?;
+    let adapter = JsFuture::from(request.unchecked_into::<Promise>())
+        .await
+        .map_err(|e| format!("WebGPU adapter request failed: {}", describe(&e)))?;
+    if adapter.is_null() || adapter.is_undefined() {
+        return Err("WebGPU found no usable adapter".into());
+    }
+    let info = Reflect::get(&adapter, &"info".into()).unwrap_or(JsValue::UNDEFINED);
+    let text = |key: &str| Reflect::get(&info, &key.into()).ok().and_then(|v| v.as_string()).unwrap_or_default();
+    let fields = [text("vendor"), text("architecture"), text("device"), text("description")];
+    let description = fields.iter().filter(|s| !s.is_empty()).cloned().collect::<Vec<_>>().join(" ");
+    let fallback = Reflect::get(&info, &"isFallbackAdapter".into()).ok().and_then(|v| v.as_bool())
+        .or_else(|| Reflect::get(&adapter, &"isFallbackAdapter".into()).ok().and_then(|v| v.as_bool()))
+        .unwrap_or(false);
+    let lower = description.to_ascii_lowercase();
+    let software = fallback || ["swiftshader", "llvmpipe", "software", "warp"].iter().any(|s| lower.contains(s));
+    let description = if description.is_empty() { "unnamed adapter".into() } else { description };
+    Ok(Adapter { description, software })
+}
+
+fn call0(target: &JsValue, method: &str) -> Result<JsValue, JsValue> {
+    let function: js_sys::Function = Reflect::get(target, &method.into())?.dyn_into()?;
+    function.call0(target)
+}
+
+/// A JS error as text.
+pub fn describe(error: &JsValue) -> String {
+    error
+        .dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| error.as_string())
+        .unwrap_or_else(|| format!("{error:?}"))
+}

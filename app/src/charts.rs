@@ -1,0 +1,211 @@
+//! Drawing from plain data: line charts with plotters-canvas, image grids with ImageData.
+//! Canvases are sized in device pixels, so they are crisp on HiDPI screens.
+
+use plotters::prelude::*;
+use plotters_canvas::CanvasBackend;
+use wasm_bindgen::{Clamped, JsCast};
+use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData};
+
+use model::data::{IMAGE_PIXELS, IMAGE_SIDE};
+
+/// One line on a chart.
+pub struct Series {
+    pub label: String,
+    pub points: Vec<(f64, f64)>,
+    pub color: RGBColor,
+    /// Test points are drawn as markers joined by a line; running training values as a plain line.
+    pub markers: bool,
+    /// Finished runs of other experiments, drawn lighter.
+    pub faded: bool,
+}
+
+/// Matches the canvas' drawing buffer to its CSS size times the device pixel ratio.
+fn fit_to_screen(canvas: &HtmlCanvasElement) -> f64 {
+    let ratio = web_sys::window().map(|w| w.device_pixel_ratio()).unwrap_or(1.0).max(1.0);
+    let css_width = canvas.client_width().max(200) as f64;
+    let css_height = canvas.client_height().max(150) as f64;
+    let (width, height) = ((css_width * ratio) as u32, (css_height * ratio) as u32);
+    if canvas.width() != width || canvas.height() != height {
+        canvas.set_width(width);
+        canvas.set_height(height);
+    }
+    ratio
+}
+
+/// A line chart with x in epochs from 0 to `x_max`.
+pub fn line_chart(canvas: &HtmlCanvasElement, y_label: &str, x_max: f64, series: &[Series]) -> Result<(), String> {
+    let ratio = fit_to_screen(canvas);
+    let px = |v: f64| (v * ratio) as u32;
+    let backend = CanvasBackend::with_canvas_object(canvas.clone()).ok_or("no 2-D context")?;
+    let root = backend.into_drawing_area();
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+
+    let ys = series.iter().flat_map(|s| s.points.iter().map(|p| p.1)).filter(|y| y.is_finite());
+    let (low, high) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), y| (l.min(y), h.max(y)));
+    let (low, high) = if low.is_finite() { (low, high) } else { (0.0, 1.0) };
+    let pad = ((high - low) * 0.08).max(0.002);
+    let font = ("sans-serif", 12.0 * ratio);
+
+    let mut chart = ChartBuilder::on(&root)
+        .margin(px(8.0))
+        .x_label_area_size(px(34.0))
+        .y_label_area_size(px(52.0))
+        .build_cartesian_2d(0.0..x_max.max(1.0), (low - pad)..(high + pad))
+        .map_err(|e| e.to_string())?;
+    chart
+        .configure_mesh()
+        .x_desc("epoch")
+        .y_desc(y_label)
+        .label_style(font)
+        .axis_desc_style(font)
+        .light_line_style(RGBColor(238, 238, 238))
+        .x_labels(x_max.max(1.0).min(10.0) as usize + 1)
+        .y_label_formatter(&|y| format!("{y:.3}"))
+        .draw()
+        .map_err(|e| e.to_string())?;
+
+    for s in series.iter().filter(|s| !s.points.is_empty()) {
+        let color = if s.faded { s.color.mix(0.35) } else { s.color.mix(1.0) };
+        let style = ShapeStyle { color, filled: true, stroke_width: px(if s.faded { 1.5 } else { 2.0 }) };
+        let drawn = chart.draw_series(LineSeries::new(s.points.iter().copied(), style)).map_err(|e| e.to_string())?;
+        drawn.label(s.label.clone()).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + px(18.0) as i32, y)], style));
+        if s.markers {
+            chart
+                .draw_series(s.points.iter().map(|&p| Circle::new(p, px(3.0), style.filled())))
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .label_font(font)
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(200, 200, 200))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    root.present().map_err(|e| e.to_string())
+}
+
+/// Rows of 28x28 images in the chapter's `binary` colour map (0 white, 1 black).
+/// Each row holds `columns` images; the canvas is sized in image pixels and scaled by CSS.
+pub fn image_grid(canvas: &HtmlCanvasElement, rows: &[&[f32]], columns: usize) -> Result<(), String> {
+    let gap = 2;
+    let width = columns * IMAGE_SIDE + (columns - 1) * gap;
+    let height = rows.len() * IMAGE_SIDE + rows.len().saturating_sub(1) * gap;
+    canvas.set_width(width as u32);
+    canvas.set_height(height as u32);
+    let context: CanvasRenderingContext2d = canvas
+        .get_context("2d")
+        .ok()
+        .flatten()
+        .and_then(|c| c.dyn_into().ok())
+        .ok_or("no 2-D context")?;
+    context.set_fill_style_str("#fff");
+    context.fill_rect(0.0, 0.0, width as f64, height as f64);
+    for (row, pixels) in rows.iter().enumerate() {
+        for (column, image) in pixels.chunks(IMAGE_PIXELS).take(columns).enumerate() {
+            let rgba: Vec<u8> = image
+                .iter()
+                .flat_map(|&v| {
+                    let shade = (255.0 * (1.0 - v.clamp(0.0, 1.0))).round() as u8;
+                    [shade, shade, shade, 255]
+                })
+                .collect();
+            let data = ImageData::new_with_u8_clamped_array_and_sh(Clamped(&rgba), IMAGE_SIDE as u32, IMAGE_SIDE as u32)
+                .map_err(|_| "bad image data")?;
+            let (x, y) = (column * (IMAGE_SIDE + gap), row * (IMAGE_SIDE + gap));
+            context.put_image_data(&data, x as f64, y as f64).map_err(|_| "could not draw an image")?;
+        }
+    }
+    Ok(())
+}
+
+/// tab10, the chapter's colours for the ten classes.
+pub const CLASS_COLORS: [&str; 10] = [
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+];
+
+/// Maps 2-D points into a square canvas of side `size`, keeping the aspect ratio.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Frame {
+    min: (f32, f32),
+    scale: f32,
+    offset: (f32, f32),
+}
+
+impl Frame {
+    pub fn fit(points: &[f32], size: f32, margin: f32) -> Self {
+        let (mut min, mut max) = ((f32::INFINITY, f32::INFINITY), (f32::NEG_INFINITY, f32::NEG_INFINITY));
+        for p in points.chunks_exact(2) {
+            min = (min.0.min(p[0]), min.1.min(p[1]));
+            max = (max.0.max(p[0]), max.1.max(p[1]));
+        }
+        let span = (max.0 - min.0).max(max.1 - min.1).max(f32::EPSILON);
+        let scale = (size - 2.0 * margin) / span;
+        let offset = (margin + ((size - 2.0 * margin) - (max.0 - min.0) * scale) / 2.0, margin + ((size - 2.0 * margin) - (max.1 - min.1) * scale) / 2.0);
+        Self { min, scale, offset }
+    }
+
+    pub fn place(&self, x: f32, y: f32) -> (f32, f32) {
+        (self.offset.0 + (x - self.min.0) * self.scale, self.offset.1 + (y - self.min.1) * self.scale)
+    }
+}
+
+/// The t-SNE map: one dot per image coloured by class, and with `thumbnails`, images drawn at
+/// points spread over the map (the chapter's "pretty" view). Returns the frame, for hovering.
+pub fn scatter(canvas: &HtmlCanvasElement, points: &[f32], images: &model::data::LabeledImages, thumbnails: bool) -> Result<Frame, String> {
+    let ratio = fit_to_screen(canvas);
+    let size = canvas.width().min(canvas.height()) as f32;
+    let context: CanvasRenderingContext2d =
+        canvas.get_context("2d").ok().flatten().and_then(|c| c.dyn_into().ok()).ok_or("no 2-D context")?;
+    context.set_fill_style_str("#fff");
+    context.fill_rect(0.0, 0.0, canvas.width() as f64, canvas.height() as f64);
+    let frame = Frame::fit(points, size, 12.0 * ratio as f32);
+    let dot = (2.0 * ratio) as f64;
+    for (index, p) in points.chunks_exact(2).enumerate().take(images.len()) {
+        let (x, y) = frame.place(p[0], p[1]);
+        context.set_fill_style_str(CLASS_COLORS[usize::from(images.label(index)) % 10]);
+        context.fill_rect(x as f64 - dot / 2.0, y as f64 - dot / 2.0, dot, dot);
+    }
+    if thumbnails {
+        let side = (IMAGE_SIDE as f64 * ratio).round();
+        for index in spread_out(points, &frame, side as f32 * 1.1) {
+            let (x, y) = frame.place(points[2 * index], points[2 * index + 1]);
+            draw_thumbnail(&context, images.image(index), x as f64 - side / 2.0, y as f64 - side / 2.0, side)?;
+        }
+    }
+    Ok(frame)
+}
+
+/// Indices of points at least `distance` apart on the canvas, greedily in index order.
+fn spread_out(points: &[f32], frame: &Frame, distance: f32) -> Vec<usize> {
+    let mut chosen: Vec<(usize, (f32, f32))> = Vec::new();
+    for (index, p) in points.chunks_exact(2).enumerate() {
+        let at = frame.place(p[0], p[1]);
+        if chosen.iter().all(|(_, c)| (c.0 - at.0).powi(2) + (c.1 - at.1).powi(2) > distance * distance) {
+            chosen.push((index, at));
+        }
+    }
+    chosen.into_iter().map(|(index, _)| index).collect()
+}
+
+/// One Fashion-MNIST image (raw bytes) in the `binary` colour map, scaled to `side` pixels.
+pub fn draw_thumbnail(context: &CanvasRenderingContext2d, pixels: &[u8], x: f64, y: f64, side: f64) -> Result<(), String> {
+    let rgba: Vec<u8> = pixels.iter().flat_map(|&p| [255 - p, 255 - p, 255 - p, 255]).collect();
+    let data = ImageData::new_with_u8_clamped_array_and_sh(Clamped(&rgba), IMAGE_SIDE as u32, IMAGE_SIDE as u32)
+        .map_err(|_| "bad image data")?;
+    let document = web_sys::window().and_then(|w| w.document()).ok_or("no document")?;
+    let tile: HtmlCanvasElement = document.create_element("canvas").map_err(|_| "no canvas")?.unchecked_into();
+    tile.set_width(IMAGE_SIDE as u32);
+    tile.set_height(IMAGE_SIDE as u32);
+    let tile_context: CanvasRenderingContext2d =
+        tile.get_context("2d").ok().flatten().and_then(|c| c.dyn_into().ok()).ok_or("no 2-D context")?;
+    tile_context.put_image_data(&data, 0.0, 0.0).map_err(|_| "could not draw")?;
+    context.set_image_smoothing_enabled(false);
+    context
+        .draw_image_with_html_canvas_element_and_dw_and_dh(&tile, x, y, side, side)
+        .map_err(|_| "could not draw a thumbnail")?;
+    context.set_stroke_style_str("#999");
+    context.stroke_rect(x, y, side, side);
+    Ok(())
+}

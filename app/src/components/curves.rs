@@ -1,0 +1,98 @@
+use leptos::ev;
+use leptos::html::Canvas;
+use leptos::prelude::*;
+use model::{EpochRecord, Experiment};
+use plotters::style::RGBColor;
+
+use crate::charts::{Series, line_chart};
+
+/// A running training figure part way through an epoch.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LivePoint {
+    /// Epochs done, fractional: 1.5 is half-way through the second epoch.
+    pub epoch: f64,
+    pub loss: f64,
+    pub rounded_accuracy: f64,
+}
+
+/// A finished run, kept to overlay on the next ones.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FinishedRun {
+    pub experiment: Experiment,
+    pub history: Vec<EpochRecord>,
+}
+
+// tab10, as in the chapter's matplotlib plots.
+const TRAIN: RGBColor = RGBColor(31, 119, 180);
+const TEST: RGBColor = RGBColor(255, 127, 14);
+const OTHERS: [RGBColor; 4] = [RGBColor(44, 160, 44), RGBColor(214, 39, 40), RGBColor(148, 103, 189), RGBColor(140, 86, 75)];
+
+#[component]
+pub fn Curves(
+    live: RwSignal<Vec<LivePoint>>,
+    history: RwSignal<Vec<EpochRecord>>,
+    finished: RwSignal<Vec<FinishedRun>>,
+    epochs: Signal<usize>,
+    experiment: Signal<Experiment>,
+) -> impl IntoView {
+    let compare = RwSignal::new(true);
+    let resized = RwSignal::new(0u32);
+    let _ = window_event_listener(ev::resize, move |_| resized.update(|n| *n += 1));
+    let loss_canvas = NodeRef::<Canvas>::new();
+    let accuracy_canvas = NodeRef::<Canvas>::new();
+
+    let draw = move |canvas: NodeRef<Canvas>, label: &str, train: fn(&LivePoint) -> f64, test: fn(&EpochRecord) -> f64| {
+        resized.track();
+        let Some(canvas) = canvas.get() else { return };
+        let history = history.get();
+        let mut series = Vec::new();
+        if compare.get() {
+            let current = experiment.get();
+            for (run, color) in finished.get().iter().filter(|r| r.experiment != current).zip(OTHERS) {
+                series.push(Series {
+                    label: format!("{} (test)", run.experiment),
+                    points: run.history.iter().map(|r| (r.epoch as f64, test(r))).collect(),
+                    color,
+                    markers: false,
+                    faded: true,
+                });
+            }
+        }
+        series.push(Series {
+            label: "training (running mean)".into(),
+            points: live.get().iter().map(|p| (p.epoch, train(p))).collect(),
+            color: TRAIN,
+            markers: false,
+            faded: false,
+        });
+        series.push(Series {
+            label: "test".into(),
+            points: history.iter().map(|r| (r.epoch as f64, test(r))).collect(),
+            color: TEST,
+            markers: true,
+            faded: false,
+        });
+        let x_max = epochs.get().max(history.len()) as f64;
+        if let Err(e) = line_chart(&canvas, label, x_max, &series) {
+            leptos::logging::warn!("chart: {e}");
+        }
+    };
+    Effect::new(move |_| draw(loss_canvas, "loss (binary cross-entropy)", |p| p.loss, |r| r.val_loss));
+    Effect::new(move |_| {
+        draw(accuracy_canvas, "rounded accuracy", |p| p.rounded_accuracy, |r| r.val_rounded_accuracy)
+    });
+
+    view! {
+        <div class="charts">
+            <canvas node_ref=loss_canvas class="chart" data-testid="loss-chart" role="img"
+                aria-label="Loss per epoch, training and test; the history table below has the numbers"></canvas>
+            <canvas node_ref=accuracy_canvas class="chart" data-testid="accuracy-chart" role="img"
+                aria-label="Rounded accuracy per epoch, training and test; the history table below has the numbers"></canvas>
+        </div>
+        <label class="inline">
+            <input type="checkbox" prop:checked=move || compare.get()
+                on:change=move |ev| compare.set(event_target_checked(&ev)) />
+            " overlay finished runs of the other experiments"
+        </label>
+    }
+}

@@ -1,0 +1,81 @@
+use std::rc::Rc;
+
+use leptos::html::Canvas;
+use leptos::prelude::*;
+use model::data::{CLASS_NAMES, LabeledImages};
+
+use crate::charts::{CLASS_COLORS, Frame, draw_thumbnail, scatter};
+use crate::embedding::MapState;
+
+/// The t-SNE map of the test codes, growing as t-SNE iterates; hover a dot to see its image.
+#[component]
+pub fn EmbeddingPanel(map: RwSignal<Option<MapState>>, test: RwSignal<Option<Rc<LabeledImages>>, LocalStorage>) -> impl IntoView {
+    let canvas = NodeRef::<Canvas>::new();
+    let preview = NodeRef::<Canvas>::new();
+    let pretty = RwSignal::new(false);
+    let frame = StoredValue::new(None::<Frame>);
+    let hovered = RwSignal::new(None::<usize>);
+
+    Effect::new(move |_| {
+        let (Some(canvas), Some(map), Some(test)) = (canvas.get(), map.get(), test.get()) else { return };
+        match scatter(&canvas, &map.points, &test, pretty.get()) {
+            Ok(f) => frame.set_value(Some(f)),
+            Err(e) => leptos::logging::warn!("embedding: {e}"),
+        }
+    });
+    Effect::new(move |_| {
+        let (Some(preview), Some(index), Some(test)) = (preview.get(), hovered.get(), test.get()) else { return };
+        if let Some(context) = preview.get_context("2d").ok().flatten() {
+            use wasm_bindgen::JsCast;
+            let context: web_sys::CanvasRenderingContext2d = context.unchecked_into();
+            let _ = draw_thumbnail(&context, test.image(index), 0.0, 0.0, preview.width() as f64);
+        }
+    });
+
+    let on_move = move |ev: web_sys::MouseEvent| {
+        let (Some(canvas), Some(frame), Some(map), Some(test)) = (canvas.get_untracked(), frame.get_value(), map.get_untracked(), test.get_untracked()) else { return };
+        let ratio = canvas.width() as f64 / canvas.client_width().max(1) as f64;
+        let (x, y) = ((ev.offset_x() as f64 * ratio) as f32, (ev.offset_y() as f64 * ratio) as f32);
+        let nearest = map.points.chunks_exact(2).take(test.len()).enumerate()
+            .map(|(i, p)| { let (px, py) = frame.place(p[0], p[1]); (i, (px - x).powi(2) + (py - y).powi(2)) })
+            .min_by(|a, b| a.1.total_cmp(&b.1));
+        let reach = (8.0 * ratio) as f32;
+        hovered.set(nearest.filter(|&(_, d)| d <= reach * reach).map(|(i, _)| i));
+    };
+
+    let status = move || match map.get() {
+        None => "The map of the 10,000 test codes appears when training finishes.".to_string(),
+        Some(m) if m.done => format!("t-SNE of the {} test codes, {} iterations.", m.points.len() / 2, m.total),
+        Some(m) => format!("t-SNE: iteration {} of {}…", m.iteration, m.total),
+    };
+    let hovered_text = move || hovered.get().and_then(|i| test.get().map(|t| format!("test image {i}: {}", CLASS_NAMES[usize::from(t.label(i)) % 10])));
+
+    view! {
+        <p class="map-status" data-testid="embedding-status" aria-live="polite">
+            {status}
+            <Show when=move || map.get().is_some_and(|m| !m.done)>
+                <progress max="1" prop:value=move || map.get().map(|m| m.iteration as f64 / m.total.max(1) as f64).unwrap_or(0.0)></progress>
+            </Show>
+        </p>
+        <div class="embedding">
+            <canvas node_ref=canvas class="map" data-testid="embedding" role="img"
+                aria-label="t-SNE map of the test images' codes, one dot per image coloured by class"
+                on:mousemove=on_move on:mouseleave=move |_| hovered.set(None)></canvas>
+            <div class="side">
+                <ul class="legend">
+                    {CLASS_NAMES.iter().zip(CLASS_COLORS).map(|(name, color)| view! {
+                        <li><span class="swatch" style=format!("background:{color}")></span>{*name}</li>
+                    }).collect_view()}
+                </ul>
+                <label class="inline">
+                    <input type="checkbox" prop:checked=move || pretty.get() on:change=move |ev| pretty.set(event_target_checked(&ev)) />
+                    " show images"
+                </label>
+                <div class="preview" class:hidden=move || hovered.get().is_none()>
+                    <canvas node_ref=preview width="112" height="112"></canvas>
+                    <span>{hovered_text}</span>
+                </div>
+            </div>
+        </div>
+    }
+}

@@ -1,0 +1,15 @@
+//! The page's panels. Each takes plain data (signals of numbers, records and pixels).
+
+mod controls;
+mod curves;
+mod embedding;
+mod history_table;
+mod reconstructions;
+mod status;
+
+pub use controls::Controls;
+pub use curves::{Curves, FinishedRun, LivePoint};
+pub use embedding::EmbeddingPanel;
+pub use history_table::HistoryTable;
+pub use reconstructions::{ReconstructionPanel, SHOWN as RECONSTRUCTIONS_SHOWN};
+pub use status::{BackendNote, DataProgress, ErrorBanner, Notices};

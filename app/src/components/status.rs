@@ -1,0 +1,66 @@
+use leptos::prelude::*;
+
+use crate::backend::BackendInfo;
+use crate::data::LoadProgress;
+
+#[component]
+pub fn BackendNote(backend: RwSignal<Option<BackendInfo>>) -> impl IntoView {
+    view! {
+        <p class="backend">
+            "Backend: "
+            <strong data-testid="backend">
+                {move || backend.get().map(|b| b.kind.label()).unwrap_or("starting…")}
+            </strong>
+            <span class="why">{move || backend.get().map(|b| format!(" — {}", b.why)).unwrap_or_default()}</span>
+        </p>
+    }
+}
+
+#[component]
+pub fn DataProgress(load: RwSignal<LoadProgress>) -> impl IntoView {
+    let fraction = move || {
+        let p = load.get();
+        if p.total_bytes == 0 { 0.0 } else { p.bytes as f64 / p.total_bytes as f64 }
+    };
+    let text = move || {
+        let p = load.get();
+        if p.total_bytes == 0 {
+            "Fetching the data manifest…".to_string()
+        } else {
+            format!(
+                "Fashion-MNIST: {:.1} / {:.1} MB, {} / {} images{}",
+                p.bytes as f64 / 1e6,
+                p.total_bytes as f64 / 1e6,
+                p.images,
+                p.total_images,
+                if p.is_complete() { " — all loaded" } else { "" }
+            )
+        }
+    };
+    view! {
+        <div class="data-progress" data-testid="data-progress">
+            <progress max="1" prop:value=fraction aria-label="data loaded"></progress>
+            <span>{text}</span>
+        </div>
+    }
+}
+
+#[component]
+pub fn ErrorBanner(error: RwSignal<Option<String>>) -> impl IntoView {
+    view! {
+        <Show when=move || error.get().is_some()>
+            <div class="error" role="alert" data-testid="error">{move || error.get().unwrap_or_default()}</div>
+        </Show>
+    }
+}
+
+#[component]
+pub fn Notices(notices: RwSignal<Vec<String>>) -> impl IntoView {
+    view! {
+        <Show when=move || !notices.get().is_empty()>
+            <ul class="notices" data-testid="notices">
+                {move || notices.get().into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}
+            </ul>
+        </Show>
+    }
+}

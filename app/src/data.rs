@@ -1,0 +1,97 @@
+//! Fetching the Fashion-MNIST shards from the page's own host, checking each against the
+//! manifest, and making the data usable as soon as the test shard and one train shard are in.
+
+use std::rc::Rc;
+
+use js_sys::Uint8Array;
+use model::data::{LabeledImages, MANIFEST_FILE, Manifest, ShardEntry, decode_shard};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::Response;
+
+use crate::backend::describe;
+
+/// Relative, so the page works from any sub-path.
+pub const DATA_URL: &str = "data/fashion-mnist/";
+
+/// The data loaded so far. Train images grow shard by shard; each snapshot is shared, not copied.
+#[derive(Clone, Default)]
+pub struct Dataset {
+    pub test: Option<Rc<LabeledImages>>,
+    pub train: Rc<LabeledImages>,
+}
+
+impl Dataset {
+    /// Training can start once the test set and some training images are in.
+    pub fn is_usable(&self) -> bool {
+        self.test.is_some() && !self.train.is_empty()
+    }
+}
+
+/// How far loading has come, for the progress bar.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct LoadProgress {
+    pub bytes: usize,
+    pub total_bytes: usize,
+    pub images: usize,
+    pub total_images: usize,
+}
+
+impl LoadProgress {
+    pub fn is_complete(&self) -> bool {
+        self.total_bytes > 0 && self.bytes == self.total_bytes
+    }
+}
+
+/// Loads the manifest, then the test shard, then the train shards in order, calling `on_shard`
+/// with the dataset so far after each.
+pub async fn load(mut on_shard: impl FnMut(Dataset, LoadProgress)) -> Result<(), String> {
+    let manifest_url = format!("{DATA_URL}{MANIFEST_FILE}");
+    let manifest = fetch_bytes(&manifest_url).await?;
+    let manifest = Manifest::from_json(&String::from_utf8_lossy(&manifest)).map_err(|e| format!("{manifest_url}: {e}"))?;
+    let mut progress = LoadProgress {
+        total_bytes: manifest.total_bytes(),
+        total_images: manifest.test.iter().chain(&manifest.train).map(|s| s.images).sum(),
+        ..LoadProgress::default()
+    };
+    let mut dataset = Dataset::default();
+    on_shard(dataset.clone(), progress);
+
+    let mut test = LabeledImages::default();
+    for entry in &manifest.test {
+        test.extend(&fetch_shard(entry, &mut progress).await?);
+    }
+    dataset.test = Some(Rc::new(test));
+    on_shard(dataset.clone(), progress);
+
+    for entry in &manifest.train {
+        let shard = fetch_shard(entry, &mut progress).await?;
+        let mut train = (*dataset.train).clone();
+        train.extend(&shard);
+        dataset.train = Rc::new(train);
+        on_shard(dataset.clone(), progress);
+    }
+    Ok(())
+}
+
+async fn fetch_shard(entry: &ShardEntry, progress: &mut LoadProgress) -> Result<LabeledImages, String> {
+    let url = format!("{DATA_URL}{}", entry.file);
+    let bytes = fetch_bytes(&url).await?;
+    let shard = decode_shard(entry, &bytes).map_err(|e| format!("{DATA_URL}{e}"))?;
+    progress.bytes += bytes.len();
+    progress.images += shard.len();
+    Ok(shard)
+}
+
+async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
+    let window = web_sys::window().ok_or("no window")?;
+    let failed = |why: String| format!("could not load {url}: {why}");
+    let response = JsFuture::from(window.fetch_with_str(url)).await.map_err(|e| failed(describe(&e)))?;
+    let response: Response = response.dyn_into().map_err(|_| failed("not a response".into()))?;
+    if !response.ok() {
+        return Err(failed(format!("HTTP {} {}", response.status(), response.status_text())));
+    }
+    let buffer = response.array_buffer().map_err(|e| failed(describe(&e)))?;
+    let buffer = JsFuture::from(buffer).await.map_err(|e| failed(describe(&e)))?;
+    Ok(Uint8Array::new(&buffer).to_vec())
+}

@@ -1,0 +1,83 @@
+//! The embedding's compute side: the trained model's codes of the test images go to the t-SNE
+//! worker, whose maps come back as plain points.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use js_sys::{Float32Array, Object, Reflect};
+use model::{TrainError, Trainer};
+use model::data::LabeledImages;
+use wasm_bindgen::{JsCast, JsValue, closure::Closure};
+use web_sys::{MessageEvent, Worker};
+
+use crate::backend::describe;
+
+/// Built by trunk from `src/bin/tsne_worker.rs` (see index.html); relative, for any sub-path.
+const WORKER_URL: &str = "./tsne_worker_loader.js";
+
+/// A t-SNE map as it forms: x, y per test image.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MapState {
+    pub points: Vec<f32>,
+    pub iteration: usize,
+    pub total: usize,
+    pub done: bool,
+}
+
+/// The codes of every test image, read back without blocking.
+pub async fn codes(trainer: &Trainer, test: &LabeledImages) -> Result<(Vec<f32>, usize), TrainError> {
+    let codes = trainer.encode(test);
+    let [_, dim] = codes.dims();
+    let data = codes.into_data_async().await.map_err(|e| TrainError::Device(format!("{e:?}")))?;
+    let values = data.try_to_vec::<f32>().map_err(|e| TrainError::Device(format!("{e:?}")))?;
+    Ok((values, dim))
+}
+
+/// One t-SNE worker at a time: a new map replaces (terminates) the one being computed.
+#[derive(Clone, Default)]
+pub struct Mapper {
+    current: Rc<RefCell<Option<(Worker, Closure<dyn FnMut(MessageEvent)>)>>>,
+}
+
+impl Mapper {
+    /// Starts mapping `codes` (`dim` values per image); `on_update` hears each step.
+    pub fn map(&self, codes: &[f32], dim: usize, on_update: impl Fn(Result<MapState, String>) + 'static) {
+        self.stop();
+        let worker = match Worker::new(WORKER_URL) {
+            Ok(worker) => worker,
+            Err(e) => return on_update(Err(format!("could not start the t-SNE worker: {}", describe(&e)))),
+        };
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| on_update(read_reply(&event.data())));
+        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        let request = Object::new();
+        let _ = Reflect::set(&request, &"run".into(), &1.into());
+        let _ = Reflect::set(&request, &"dim".into(), &dim.into());
+        let _ = Reflect::set(&request, &"codes".into(), &Float32Array::from(codes));
+        if let Err(e) = worker.post_message(&request) {
+            leptos::logging::warn!("t-SNE worker: {}", describe(&e));
+        }
+        *self.current.borrow_mut() = Some((worker, on_message));
+    }
+
+    /// Ends the map being computed, if any.
+    pub fn stop(&self) {
+        if let Some((worker, _)) = self.current.borrow_mut().take() {
+            worker.terminate();
+        }
+    }
+}
+
+fn read_reply(reply: &JsValue) -> Result<MapState, String> {
+    let field = |key: &str| Reflect::get(reply, &key.into()).unwrap_or(JsValue::UNDEFINED);
+    let number = |key: &str| field(key).as_f64().unwrap_or(0.0) as usize;
+    match field("kind").as_string().as_deref() {
+        Some(kind @ ("progress" | "done")) => Ok(MapState {
+            points: field("map").dyn_into::<Float32Array>().map(|a| a.to_vec()).unwrap_or_default(),
+            iteration: number("iteration"),
+            total: number("total"),
+            done: kind == "done",
+        }),
+        Some("error") => Err(field("message").as_string().unwrap_or_else(|| "t-SNE failed".into())),
+        _ => Err("the t-SNE worker sent something unexpected".into()),
+    }
+}

@@ -1,0 +1,105 @@
+// Shared by the e2e tests: a static server for dist/ on 127.0.0.1, Debian's Chromium with
+// WebGPU (SwiftShader here), and helpers that read the page's state.
+import { createServer } from 'node:http';
+import { readFile, mkdir } from 'node:fs/promises';
+import { extname, join, normalize } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+export const DIST = process.env.DIST_DIR ?? join(here, '..', 'dist');
+export const ARTIFACTS = join(here, 'artifacts');
+
+const TYPES = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript',
+  '.wasm': 'application/wasm',
+  '.css': 'text/css',
+  '.json': 'application/json',
+  '.gz': 'application/octet-stream',
+  '.png': 'image/png',
+};
+
+/** Serves `root` under the sub-path `/course/demo/`, as a course site would embed it. */
+export async function serve(root = DIST) {
+  const prefix = '/course/demo/';
+  const server = createServer(async (request, response) => {
+    const path = decodeURIComponent(new URL(request.url, 'http://x').pathname);
+    if (!path.startsWith(prefix)) {
+      response.writeHead(404).end('not found');
+      return;
+    }
+    const relative = normalize(path.slice(prefix.length) || 'index.html');
+    if (relative.startsWith('..')) {
+      response.writeHead(403).end();
+      return;
+    }
+    try {
+      const body = await readFile(join(root, relative));
+      response.writeHead(200, { 'content-type': TYPES[extname(relative)] ?? 'application/octet-stream' });
+      response.end(body);
+    } catch {
+      response.writeHead(404).end('not found');
+    }
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${server.address().port}${prefix}`;
+  return { url, close: () => new Promise((resolve) => server.close(resolve)) };
+}
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--enable-unsafe-webgpu',
+      '--enable-features=Vulkan',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+      '--disable-sync',
+    ],
+  });
+}
+
+/** A new page that records uncaught errors and console errors. */
+export async function openPage(browser, url) {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1000 }, deviceScaleFactor: 1 });
+  page.problems = [];
+  page.on('pageerror', (error) => page.problems.push(`pageerror: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') page.problems.push(`console: ${message.text()}`);
+  });
+  await page.goto(url);
+  return page;
+}
+
+export async function waitForState(page, states, timeout) {
+  await page.waitForFunction((wanted) => wanted.includes(document.body.dataset.state), states, { timeout });
+  return page.evaluate(() => document.body.dataset.state);
+}
+
+/** The history table as numbers, one object per epoch. */
+export async function history(page) {
+  return page.$$eval('[data-testid=history] tbody tr', (rows) =>
+    rows.map((row) => {
+      const [epoch, loss, acc, valLoss, valAcc, seconds] = [...row.cells].map((c) => Number(c.textContent));
+      return { epoch, loss, acc, valLoss, valAcc, seconds };
+    }),
+  );
+}
+
+/** Share of a canvas' pixels that are not white: 0 means nothing was drawn. */
+export async function inkShare(page, testid) {
+  return page.$eval(`[data-testid=${testid}]`, (canvas) => {
+    const { data } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
+    let ink = 0;
+    for (let i = 0; i < data.length; i += 4) if (data[i] < 250 || data[i + 1] < 250 || data[i + 2] < 250) ink++;
+    return ink / (data.length / 4);
+  });
+}
+
+export async function screenshot(page, name) {
+  await mkdir(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+}

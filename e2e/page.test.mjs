@@ -1,0 +1,87 @@
+// The page end to end: train in headless Chromium on each backend, and fail clearly on bad data.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { history, inkShare, launch, openPage, screenshot, serve, waitForState } from './harness.mjs';
+
+const TEN_MINUTES = 600_000;
+let server;
+let browser;
+
+before(async () => {
+  server = await serve();
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+async function trainsDenoising(backend, expectedLabel) {
+  const query = `experiment=denoising&epochs=1&train_limit=2048&autostart=1${backend ? `&backend=${backend}` : ''}`;
+  const page = await openPage(browser, `${server.url}?${query}`);
+  const state = await waitForState(page, ['done', 'error'], TEN_MINUTES);
+  await screenshot(page, `denoising-${backend ?? 'auto'}`);
+  const error = await page.$eval('[data-testid=error]', (e) => e.textContent).catch(() => null);
+  assert.equal(state, 'done', `page ended in ${state}: ${error}; ${page.problems.join('; ')}`);
+
+  const label = await page.textContent('[data-testid=backend]');
+  assert.match(label, expectedLabel);
+  const rows = await history(page);
+  assert.equal(rows.length, 1, JSON.stringify(rows));
+  const [row] = rows;
+  for (const value of Object.values(row)) assert.ok(Number.isFinite(value), JSON.stringify(row));
+  assert.ok(row.valLoss < 0.55, `val loss ${row.valLoss}`);
+  assert.ok(row.valAcc > 0.7, `val rounded accuracy ${row.valAcc}`);
+  for (const canvas of ['loss-chart', 'accuracy-chart', 'reconstructions']) {
+    assert.ok((await inkShare(page, canvas)) > 0.01, `${canvas} is blank`);
+  }
+  // Denoising shows three rows: original, noisy input, reconstruction.
+  assert.match(await page.textContent('.row-labels'), /what the model sees/);
+  assert.deepEqual(page.problems, []);
+  await page.close();
+  return row;
+}
+
+test('trains the denoising autoencoder on the automatically chosen backend', async () => {
+  const row = await trainsDenoising(null, /CPU|WebGPU/);
+  console.log(`auto: ${JSON.stringify(row)}`);
+});
+
+test('trains on the CPU backend when the URL asks for it', async () => {
+  const row = await trainsDenoising('cpu', /CPU/);
+  console.log(`cpu: ${JSON.stringify(row)}`);
+});
+
+test('trains on WebGPU when the URL asks for it', async () => {
+  const row = await trainsDenoising('webgpu', /WebGPU/);
+  console.log(`webgpu: ${JSON.stringify(row)}`);
+});
+
+test('a corrupted shard ends in a clear error', async () => {
+  const page = await openPage(browser, 'about:blank');
+  await page.route('**/data/fashion-mnist/test-00.bin.gz', async (route) => {
+    const response = await route.fetch();
+    const body = Buffer.from(await response.body());
+    body[body.length >> 1] ^= 0x40;
+    await route.fulfill({ response, body });
+  });
+  await page.goto(`${server.url}?autostart=1`);
+  const state = await waitForState(page, ['error', 'done'], 120_000);
+  await screenshot(page, 'corrupted-shard');
+  assert.equal(state, 'error');
+  const message = await page.textContent('[data-testid=error]');
+  assert.match(message, /test-00\.bin\.gz/);
+  assert.match(message, /SHA-256/);
+  await page.close();
+});
+
+test('a bad URL parameter is explained and falls back to its default', async () => {
+  const page = await openPage(browser, `${server.url}?epochs=lots&experiment=tied`);
+  await waitForState(page, ['ready', 'error'], 120_000);
+  const notices = await page.textContent('[data-testid=notices]');
+  assert.match(notices, /epochs="lots" ignored/);
+  assert.equal(await page.inputValue('input[type=number] >> nth=0'), '10');
+  assert.ok(await page.isChecked('input[value=tied]'));
+  await page.close();
+});
