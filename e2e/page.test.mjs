@@ -1,7 +1,7 @@
 // The page end to end: train in headless Chromium on each backend, and fail clearly on bad data.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { history, inkShare, launch, openPage, screenshot, serve, waitForState } from './harness.mjs';
+import { history, inkShare, launch, longestTaskSince, openPage, screenshot, serve, waitForState } from './harness.mjs';
 
 const TEN_MINUTES = 600_000;
 let server;
@@ -51,6 +51,56 @@ test('trains the denoising autoencoder on the automatically chosen backend', asy
 test('trains on the CPU backend when the URL asks for it', async () => {
   const row = await trainsDenoising('cpu', /CPU/);
   console.log(`cpu: ${JSON.stringify(row)}`);
+});
+
+test('maps the test codes with t-SNE while the page stays responsive', async () => {
+  const page = await openPage(browser, `${server.url}?experiment=tied&epochs=1&train_limit=4096&backend=cpu&autostart=1`);
+  await waitForState(page, ['training', 'done', 'error'], 120_000);
+  const trainingStarted = await page.evaluate(() => performance.now());
+  assert.equal(await waitForState(page, ['done', 'error'], TEN_MINUTES), 'done');
+  await page.waitForFunction(
+    () => document.querySelector('[data-testid=embedding-status]').textContent.includes('iterations.'),
+    null,
+    { timeout: TEN_MINUTES },
+  );
+  assert.match(await page.textContent('[data-testid=embedding-status]'), /t-SNE of the 10000 test codes, 1000 iterations/);
+  assert.ok((await inkShare(page, 'embedding')) > 0.01, 'the map is blank');
+
+  // The chapter's "pretty" view: thumbnails darken the map.
+  const dotsOnly = await inkShare(page, 'embedding');
+  await page.check('text=show images');
+  await page.waitForTimeout(500);
+  assert.ok((await inkShare(page, 'embedding')) > dotsOnly * 1.2, 'no thumbnails drawn');
+
+  // Hovering a dot shows its image and class.
+  const box = await page.locator('[data-testid=embedding]').boundingBox();
+  const hit = await page.evaluate(async ({ x, y, width, height }) => {
+    const canvas = document.querySelector('[data-testid=embedding]');
+    const context = canvas.getContext('2d');
+    const { data } = context.getImageData(0, 0, canvas.width, canvas.height);
+    // The first coloured (not grey, not white) pixel is a dot.
+    for (let i = 0; i < data.length; i += 4) {
+      const [r, g, b] = [data[i], data[i + 1], data[i + 2]];
+      if (Math.max(r, g, b) - Math.min(r, g, b) > 60) {
+        const px = (i / 4) % canvas.width;
+        const py = Math.floor(i / 4 / canvas.width);
+        return { x: x + (px * width) / canvas.width, y: y + (py * height) / canvas.height };
+      }
+    }
+    return null;
+  }, box);
+  assert.ok(hit, 'no dot found');
+  await page.mouse.move(hit.x + 0.5, hit.y + 0.5);
+  await page.waitForTimeout(300);
+  assert.match(await page.textContent('.preview span'), /test image \d+: /);
+  await screenshot(page, 'embedding');
+
+  const longest = await longestTaskSince(page, trainingStarted);
+  console.log(`longest main-thread task while training and mapping: ${longest.toFixed(0)} ms`);
+  console.log(JSON.stringify(await page.evaluate((t) => window.longTasks.filter((e) => e.start >= t && e.duration > 100).map((e) => [Math.round(e.start - t), Math.round(e.duration)]), trainingStarted)));
+  assert.ok(longest < 250, `the page froze for ${longest} ms`);
+  assert.deepEqual(page.problems, []);
+  await page.close();
 });
 
 test('trains on WebGPU when the URL asks for it', async () => {

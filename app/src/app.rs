@@ -81,6 +81,8 @@ pub fn App() -> impl IntoView {
     let finished = RwSignal::new(Vec::<FinishedRun>::new());
     let sample = RwSignal::new((0..SHOWN).collect::<Vec<_>>());
     let paused = RwSignal::new(false);
+    let validating = RwSignal::new(None::<(usize, usize)>);
+    let data_ready = RwSignal::new(false);
     let map = RwSignal::new(None::<MapState>);
     let test_images = RwSignal::new_local(None::<Rc<model::data::LabeledImages>>);
     let compute = StoredValue::new_local(Compute::default());
@@ -110,6 +112,7 @@ pub fn App() -> impl IntoView {
         history.set(Vec::new());
         live.set(Vec::new());
         progress.set(None);
+        validating.set(None);
         reconstructions.set(None);
         compute.mapper.stop();
         map.set(None);
@@ -130,7 +133,11 @@ pub fn App() -> impl IntoView {
                     }
                     progress.set(Some(p));
                 }
-                RunEvent::Epoch(record) => history.update(|h| h.push(record)),
+                RunEvent::Validating { done, total } => validating.set(Some((done, total))),
+                RunEvent::Epoch(record) => {
+                    validating.set(None);
+                    history.update(|h| h.push(record));
+                }
                 RunEvent::Reconstructions(r) => reconstructions.set(Some(r)),
             };
             let dataset = compute.dataset.clone();
@@ -212,6 +219,9 @@ pub fn App() -> impl IntoView {
             }
             *dataset.borrow_mut() = data;
             load.set(so_far);
+            if usable && !data_ready.get_untracked() {
+                data_ready.set(true);
+            }
             if usable && phase.get_untracked() == Phase::Loading {
                 phase.set(Phase::Ready);
                 if autostart {
@@ -229,6 +239,10 @@ pub fn App() -> impl IntoView {
     });
 
     let status = move || match (phase.get(), progress.get()) {
+        (Phase::Training, Some(p)) if validating.get().is_some() => {
+            let (done, total) = validating.get().unwrap_or_default();
+            format!("Epoch {}: validating on the test images, {done} of {total}", p.epoch)
+        }
         (Phase::Loading, _) => "Loading…".to_string(),
         (Phase::Ready, _) => "Ready: pick an experiment and press Train.".into(),
         (Phase::Training, Some(p)) => format!(
@@ -246,7 +260,7 @@ pub fn App() -> impl IntoView {
             1 => "Done: 1 epoch trained.".to_string(),
             n => format!("Done: {n} epochs trained."),
         },
-        (Phase::Error, _) => "Stopped by an error (see above).".into(),
+        (Phase::Error, _) => "Stopped by an error (see below).".into(),
     };
     let experiment = Signal::derive(move || settings.get().experiment);
     let epochs = Signal::derive(move || settings.get().epochs);
@@ -260,7 +274,7 @@ pub fn App() -> impl IntoView {
         </header>
         <main>
             <section class="panel controls" aria-label="Settings">
-                <Controls settings phase paused on_train on_pause on_stop />
+                <Controls settings phase paused data_ready on_train on_pause on_stop />
             </section>
             <section class="panel status" aria-label="Status">
                 <BackendNote backend />

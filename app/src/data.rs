@@ -4,12 +4,13 @@
 use std::rc::Rc;
 
 use js_sys::Uint8Array;
-use model::data::{LabeledImages, MANIFEST_FILE, Manifest, ShardEntry, decode_shard};
+use model::data::{LabeledImages, MANIFEST_FILE, Manifest, ShardEntry, inflate_shard, verify_shard};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::Response;
 
 use crate::backend::describe;
+use crate::run::sleep;
 
 /// Relative, so the page works from any sub-path.
 pub const DATA_URL: &str = "data/fashion-mnist/";
@@ -66,9 +67,9 @@ pub async fn load(mut on_shard: impl FnMut(Dataset, LoadProgress)) -> Result<(),
 
     for entry in &manifest.train {
         let shard = fetch_shard(entry, &mut progress).await?;
-        let mut train = (*dataset.train).clone();
-        train.extend(&shard);
-        dataset.train = Rc::new(train);
+        // Copies only while a training epoch still holds the previous snapshot.
+        Rc::make_mut(&mut dataset.train).extend(&shard);
+        sleep(0).await;
         on_shard(dataset.clone(), progress);
     }
     Ok(())
@@ -77,7 +78,12 @@ pub async fn load(mut on_shard: impl FnMut(Dataset, LoadProgress)) -> Result<(),
 async fn fetch_shard(entry: &ShardEntry, progress: &mut LoadProgress) -> Result<LabeledImages, String> {
     let url = format!("{DATA_URL}{}", entry.file);
     let bytes = fetch_bytes(&url).await?;
-    let shard = decode_shard(entry, &bytes).map_err(|e| format!("{DATA_URL}{e}"))?;
+    // Hashing and inflating take tens of milliseconds each: let the page draw in between.
+    let failed = |e| format!("{DATA_URL}{e}");
+    verify_shard(entry, &bytes).map_err(failed)?;
+    sleep(0).await;
+    let shard = inflate_shard(entry, &bytes).map_err(failed)?;
+    sleep(0).await;
     progress.bytes += bytes.len();
     progress.images += shard.len();
     Ok(shard)

@@ -11,6 +11,7 @@ use wasm_bindgen::{JsCast, JsValue, closure::Closure};
 use web_sys::{MessageEvent, Worker};
 
 use crate::backend::describe;
+use crate::run::sleep;
 
 /// Built by trunk from `src/bin/tsne_worker.rs` (see index.html); relative, for any sub-path.
 const WORKER_URL: &str = "./tsne_worker_loader.js";
@@ -24,19 +25,33 @@ pub struct MapState {
     pub done: bool,
 }
 
-/// The codes of every test image, read back without blocking.
+/// The codes of every test image, read back without blocking, a chunk at a time so the page
+/// can draw in between.
 pub async fn codes(trainer: &Trainer, test: &LabeledImages) -> Result<(Vec<f32>, usize), TrainError> {
-    let codes = trainer.encode(test);
-    let [_, dim] = codes.dims();
-    let data = codes.into_data_async().await.map_err(|e| TrainError::Device(format!("{e:?}")))?;
-    let values = data.try_to_vec::<f32>().map_err(|e| TrainError::Device(format!("{e:?}")))?;
+    const CHUNK: usize = 1000;
+    let mut values = Vec::new();
+    let mut dim = 0;
+    for start in (0..test.len()).step_by(CHUNK) {
+        let codes = trainer.encode(&test.slice(start..start + CHUNK));
+        dim = codes.dims()[1];
+        let data = codes.into_data_async().await.map_err(|e| TrainError::Device(format!("{e:?}")))?;
+        values.extend(data.try_to_vec::<f32>().map_err(|e| TrainError::Device(format!("{e:?}")))?);
+        sleep(0).await;
+    }
     Ok((values, dim))
 }
 
 /// One t-SNE worker at a time: a new map replaces (terminates) the one being computed.
 #[derive(Clone, Default)]
 pub struct Mapper {
-    current: Rc<RefCell<Option<(Worker, Closure<dyn FnMut(MessageEvent)>)>>>,
+    current: Rc<RefCell<Option<Running>>>,
+}
+
+/// A worker and the handlers that must live as long as it does.
+struct Running {
+    worker: Worker,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_error: Closure<dyn FnMut(web_sys::ErrorEvent)>,
 }
 
 impl Mapper {
@@ -47,22 +62,35 @@ impl Mapper {
             Ok(worker) => worker,
             Err(e) => return on_update(Err(format!("could not start the t-SNE worker: {}", describe(&e)))),
         };
-        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| on_update(read_reply(&event.data())));
-        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         let request = Object::new();
         let _ = Reflect::set(&request, &"run".into(), &1.into());
         let _ = Reflect::set(&request, &"dim".into(), &dim.into());
         let _ = Reflect::set(&request, &"codes".into(), &Float32Array::from(codes));
-        if let Err(e) = worker.post_message(&request) {
-            leptos::logging::warn!("t-SNE worker: {}", describe(&e));
-        }
-        *self.current.borrow_mut() = Some((worker, on_message));
+        let on_update = Rc::new(on_update);
+        let (sender, report) = (worker.clone(), on_update.clone());
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            let reply = event.data();
+            // The worker says when it listens; only then does the request go.
+            if Reflect::get(&reply, &"kind".into()).ok().and_then(|k| k.as_string()).as_deref() == Some("ready") {
+                if let Err(e) = sender.post_message(&request) {
+                    report(Err(format!("could not reach the t-SNE worker: {}", describe(&e))));
+                }
+                return;
+            }
+            report(read_reply(&reply));
+        });
+        let on_error = Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(move |event: web_sys::ErrorEvent| {
+            on_update(Err(format!("the t-SNE worker failed: {}", event.message())));
+        });
+        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        *self.current.borrow_mut() = Some(Running { worker, _on_message: on_message, _on_error: on_error });
     }
 
     /// Ends the map being computed, if any.
     pub fn stop(&self) {
-        if let Some((worker, _)) = self.current.borrow_mut().take() {
-            worker.terminate();
+        if let Some(running) = self.current.borrow_mut().take() {
+            running.worker.terminate();
         }
     }
 }

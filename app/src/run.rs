@@ -53,6 +53,8 @@ pub struct Reconstructions {
 /// What the run tells the page.
 pub enum RunEvent {
     Progress(Progress),
+    /// Validation has covered `done` of `total` test images.
+    Validating { done: usize, total: usize },
     Epoch(EpochRecord),
     Reconstructions(Reconstructions),
 }
@@ -85,6 +87,7 @@ pub async fn train(
         let mut on_event = async |event: TrainEvent| {
             emit(match event {
                 TrainEvent::Progress(progress) => RunEvent::Progress(progress),
+                TrainEvent::Validating { done, total, .. } => RunEvent::Validating { done, total },
                 TrainEvent::Epoch(record) => RunEvent::Epoch(record),
             });
             pace(control).await

@@ -65,6 +65,8 @@ pub struct Progress {
 #[derive(Clone, Debug, PartialEq)]
 pub enum TrainEvent {
     Progress(Progress),
+    /// Validation after `epoch` has covered `done` of `total` test images.
+    Validating { epoch: usize, done: usize, total: usize },
     Epoch(EpochRecord),
 }
 
@@ -225,7 +227,7 @@ impl Trainer {
             }
         }
 
-        let validation = evaluate(&self.model(), test, &inner).await?;
+        let validation = self.validate(test, epoch, on_event).await?;
         self.epochs_done = epoch;
         let record = EpochRecord {
             epoch,
@@ -238,6 +240,37 @@ impl Trainer {
         // Stopping here still keeps the finished epoch.
         let _ = on_event(TrainEvent::Epoch(record.clone())).await;
         Ok(record)
+    }
+
+    /// Mean loss and rounded accuracy over `test`, a chunk at a time: each chunk is reported, so a
+    /// page can draw between them. Read back once at the end.
+    async fn validate(
+        &self,
+        test: &LabeledImages,
+        epoch: usize,
+        on_event: &mut impl AsyncFnMut(TrainEvent) -> ControlFlow<()>,
+    ) -> Result<Evaluation, TrainError> {
+        if test.is_empty() {
+            return Err(TrainError::NoData("validation"));
+        }
+        let (model, device) = (self.model(), self.inner_device());
+        let indices: Vec<usize> = (0..test.len()).collect();
+        let mut loss_sum = Tensor::<1>::zeros([1], &device);
+        let mut accuracy_sum = Tensor::<1>::zeros([1], &device);
+        for chunk in indices.chunks(EVALUATION_CHUNK) {
+            let batch = batch_tensor(test, chunk, &device);
+            let logits = model.forward_logits(batch.clone());
+            let weight = chunk.len() as f64;
+            let accuracy = rounded_accuracy(batch.clone(), sigmoid(logits.clone()));
+            loss_sum = loss_sum + binary_cross_entropy_with_logits(logits, batch).mul_scalar(weight);
+            accuracy_sum = accuracy_sum + accuracy.mul_scalar(weight);
+            let done = chunk[chunk.len() - 1] + 1;
+            if on_event(TrainEvent::Validating { epoch, done, total: test.len() }).await.is_break() {
+                return Err(TrainError::Stopped);
+            }
+        }
+        let (loss, rounded_accuracy) = read_means(&loss_sum, &accuracy_sum, test.len()).await?;
+        Ok(Evaluation { loss, rounded_accuracy })
     }
 
     /// One SGD step on a batch; returns its loss and rounded accuracy, still on the device.
@@ -254,26 +287,6 @@ impl Trainer {
 /// Images per forward pass outside training: large enough to keep the device busy, small
 /// enough for a phone's memory.
 const EVALUATION_CHUNK: usize = 1000;
-
-/// Mean loss and rounded accuracy of `model` over `images`, read back once at the end.
-pub async fn evaluate(model: &Autoencoder, images: &LabeledImages, device: &Device) -> Result<Evaluation, TrainError> {
-    if images.is_empty() {
-        return Err(TrainError::NoData("validation"));
-    }
-    let indices: Vec<usize> = (0..images.len()).collect();
-    let mut loss_sum = Tensor::<1>::zeros([1], device);
-    let mut accuracy_sum = Tensor::<1>::zeros([1], device);
-    for chunk in indices.chunks(EVALUATION_CHUNK) {
-        let batch = batch_tensor(images, chunk, device);
-        let logits = model.forward_logits(batch.clone());
-        let weight = chunk.len() as f64;
-        let accuracy = rounded_accuracy(batch.clone(), sigmoid(logits.clone()));
-        loss_sum = loss_sum + binary_cross_entropy_with_logits(logits, batch).mul_scalar(weight);
-        accuracy_sum = accuracy_sum + accuracy.mul_scalar(weight);
-    }
-    let (loss, rounded_accuracy) = read_means(&loss_sum, &accuracy_sum, images.len()).await?;
-    Ok(Evaluation { loss, rounded_accuracy })
-}
 
 /// Images `indices` as a `[batch, 784]` tensor of floats in [0, 1].
 pub fn batch_tensor(images: &LabeledImages, indices: &[usize], device: &Device) -> Tensor<2> {

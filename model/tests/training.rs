@@ -85,15 +85,17 @@ fn progress_is_reported_and_stop_is_obeyed() {
     }));
     assert!(matches!(result, Err(TrainError::Stopped)));
     assert_eq!(trainer.epochs_done(), 1, "the finished epoch is kept");
-    // Epoch 1: 10 steps reported every 4 (4, 8, and the last); its record; then epoch 2's first report.
+    // Epoch 1: 10 steps reported every 4 (4, 8, and the last); validation; its record; then
+    // epoch 2's first report.
     let steps: Vec<String> = events
         .iter()
         .map(|e| match e {
             TrainEvent::Progress(p) => format!("{}:{}/{}", p.epoch, p.step, p.steps),
+            TrainEvent::Validating { epoch, done, total } => format!("validating {epoch}:{done}/{total}"),
             TrainEvent::Epoch(r) => format!("epoch {}", r.epoch),
         })
         .collect();
-    assert_eq!(steps, ["1:4/10", "1:8/10", "1:10/10", "epoch 1", "2:4/10"]);
+    assert_eq!(steps, ["1:4/10", "1:8/10", "1:10/10", "validating 1:32/32", "epoch 1", "2:4/10"]);
 }
 
 #[test]

@@ -1,8 +1,9 @@
 //! The t-SNE worker: maps the test codes to 2-D off the page's thread, posting the map every
 //! few iterations so the page can animate it while staying responsive.
 //!
-//! Request: `{ run, codes: Float32Array, dim }`. Replies: `{ run, kind: "progress" | "done",
-//! iteration, total, map: Float32Array }` or `{ run, kind: "error", message }`.
+//! Once started it posts `{ kind: "ready" }` (a request sent earlier would be lost while the
+//! module loads). Request: `{ run, codes: Float32Array, dim }`. Replies: `{ run, kind: "progress"
+//! | "done", iteration, total, map: Float32Array }` or `{ run, kind: "error", message }`.
 
 #[cfg(target_arch = "wasm32")]
 fn main() {
@@ -51,6 +52,9 @@ fn main() {
     });
     scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget();
+    let ready = Object::new();
+    let _ = Reflect::set(&ready, &"kind".into(), &"ready".into());
+    let _ = scope.post_message(&ready);
 }
 
 /// The worker only runs in a browser.

@@ -31,12 +31,14 @@ pub fn Controls(
     settings: RwSignal<Settings>,
     phase: RwSignal<Phase>,
     paused: RwSignal<bool>,
+    /// The backend is up and the first shards are in.
+    data_ready: RwSignal<bool>,
     on_train: Callback<()>,
     on_pause: Callback<()>,
     on_stop: Callback<()>,
 ) -> impl IntoView {
     let training = move || phase.get() == Phase::Training;
-    let can_train = move || matches!(phase.get(), Phase::Ready | Phase::Done | Phase::Error);
+    let can_train = move || data_ready.get() && matches!(phase.get(), Phase::Ready | Phase::Done | Phase::Error);
     let experiment = move || settings.get().experiment;
     let number_input = move |label: &'static str, value: Signal<String>, min: String, max: String, step: &'static str, set: fn(&mut Settings, &str)| {
         view! {

@@ -41,7 +41,8 @@ pub fn Curves(
     let loss_canvas = NodeRef::<Canvas>::new();
     let accuracy_canvas = NodeRef::<Canvas>::new();
 
-    let draw = move |canvas: NodeRef<Canvas>, label: &str, train: fn(&LivePoint) -> f64, test: fn(&EpochRecord) -> f64| {
+    // Each chart draws in its own animation frame, so two redraws never make one long task.
+    let draw = move |canvas: NodeRef<Canvas>, label: &'static str, train: fn(&LivePoint) -> f64, test: fn(&EpochRecord) -> f64| {
         resized.track();
         let Some(canvas) = canvas.get() else { return };
         let history = history.get();
@@ -73,9 +74,11 @@ pub fn Curves(
             faded: false,
         });
         let x_max = epochs.get().max(history.len()) as f64;
-        if let Err(e) = line_chart(&canvas, label, x_max, &series) {
-            leptos::logging::warn!("chart: {e}");
-        }
+        request_animation_frame(move || {
+            if let Err(e) = line_chart(&canvas, label, x_max, &series) {
+                leptos::logging::warn!("chart: {e}");
+            }
+        });
     };
     Effect::new(move |_| draw(loss_canvas, "loss (binary cross-entropy)", |p| p.loss, |r| r.val_loss));
     Effect::new(move |_| {

@@ -2,9 +2,9 @@ use std::rc::Rc;
 
 use leptos::html::Canvas;
 use leptos::prelude::*;
-use model::data::{CLASS_NAMES, LabeledImages};
+use model::data::{CLASS_NAMES, IMAGE_SIDE, LabeledImages};
 
-use crate::charts::{CLASS_COLORS, Frame, draw_thumbnail, scatter};
+use crate::charts::{CLASS_COLORS, Frame, put_image, scatter};
 use crate::embedding::MapState;
 
 /// The t-SNE map of the test codes, growing as t-SNE iterates; hover a dot to see its image.
@@ -28,7 +28,7 @@ pub fn EmbeddingPanel(map: RwSignal<Option<MapState>>, test: RwSignal<Option<Rc<
         if let Some(context) = preview.get_context("2d").ok().flatten() {
             use wasm_bindgen::JsCast;
             let context: web_sys::CanvasRenderingContext2d = context.unchecked_into();
-            let _ = draw_thumbnail(&context, test.image(index), 0.0, 0.0, preview.width() as f64);
+            let _ = put_image(&context, test.image(index), 0.0, 0.0, preview.width() as usize / IMAGE_SIDE);
         }
     });
 

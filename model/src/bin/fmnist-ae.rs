@@ -163,7 +163,7 @@ mod native {
                     "\repoch {:>2}: loss {:.4} rounded accuracy {:.4} | val loss {:.4} val rounded accuracy {:.4} | {:.1} s",
                     r.epoch, r.loss, r.rounded_accuracy, r.val_loss, r.val_rounded_accuracy, r.seconds
                 ),
-                TrainEvent::Progress(_) => {}
+                TrainEvent::Progress(_) | TrainEvent::Validating { .. } => {}
             }
             ControlFlow::Continue(())
         };

@@ -12,7 +12,7 @@ pub use idx::{IdxError, parse_idx_images, parse_idx_labels};
 pub use images::{IMAGE_PIXELS, IMAGE_SIDE, LabeledImages};
 pub use shard::{
     MANIFEST_FILE, MAX_SHARD_IMAGES, Manifest, ManifestError, ShardEntry, ShardError, decode_shard,
-    encode_shard, write_shards,
+    encode_shard, inflate_shard, verify_shard, write_shards,
 };
 
 /// Fashion-MNIST's ten classes, in label order.

@@ -124,13 +124,25 @@ pub fn encode_shard(images: &LabeledImages) -> Vec<u8> {
 
 /// Checks a downloaded shard against its manifest entry and decodes it.
 pub fn decode_shard(entry: &ShardEntry, bytes: &[u8]) -> Result<LabeledImages, ShardError> {
-    let file = || entry.file.clone();
+    verify_shard(entry, bytes)?;
+    inflate_shard(entry, bytes)
+}
+
+/// The download check: the file's length and SHA-256 are the manifest's.
+pub fn verify_shard(entry: &ShardEntry, bytes: &[u8]) -> Result<(), ShardError> {
     if bytes.len() != entry.bytes {
-        return Err(ShardError::Length { file: file(), expected: entry.bytes, found: bytes.len() });
+        return Err(ShardError::Length { file: entry.file.clone(), expected: entry.bytes, found: bytes.len() });
     }
     if hex_sha256(bytes) != entry.sha256.to_ascii_lowercase() {
-        return Err(ShardError::Hash { file: file() });
+        return Err(ShardError::Hash { file: entry.file.clone() });
     }
+    Ok(())
+}
+
+/// Decompresses a verified shard and checks its content (split from [`verify_shard`] so a page
+/// can draw between the two).
+pub fn inflate_shard(entry: &ShardEntry, bytes: &[u8]) -> Result<LabeledImages, ShardError> {
+    let file = || entry.file.clone();
     let expected = entry.content_len();
     let mut content = Vec::with_capacity(expected.min(MAX_SHARD_IMAGES * (IMAGE_PIXELS + 1)));
     GzDecoder::new(bytes)
