@@ -135,3 +135,27 @@ test('a bad URL parameter is explained and falls back to its default', async () 
   assert.ok(await page.isChecked('input[value=tied]'));
   await page.close();
 });
+
+test('Pause holds training, Resume continues it, Stop ends it and keeps the results', async () => {
+  const page = await openPage(browser, `${server.url}?experiment=stacked&epochs=5&train_limit=8000&backend=cpu&autostart=1`);
+  await waitForState(page, ['training'], 120_000);
+  await page.waitForFunction(() => /step \d+ of/.test(document.querySelector('[data-testid=status]').textContent));
+  await page.click('[data-testid=pause]');
+  await page.waitForFunction(() => document.querySelector('[data-testid=status]').textContent.startsWith('Paused'));
+  const pausedAt = await page.textContent('[data-testid=status]');
+  await page.waitForTimeout(1500);
+  assert.equal(await page.textContent('[data-testid=status]'), pausedAt, 'training went on while paused');
+  assert.equal(await page.textContent('[data-testid=pause]'), 'Resume');
+
+  await page.click('[data-testid=pause]');
+  await page.waitForFunction((before) => document.querySelector('[data-testid=status]').textContent !== before, pausedAt);
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=history] tbody tr').length >= 1, null, { timeout: 120_000 });
+  await page.click('[data-testid=stop]');
+  assert.equal(await waitForState(page, ['done', 'error'], 60_000), 'done');
+  const rows = await history(page);
+  assert.ok(rows.length >= 1 && rows.length < 5, `${rows.length} epochs`);
+  assert.ok((await inkShare(page, 'reconstructions')) > 0.01, 'reconstructions were cleared');
+  assert.ok(await page.isEnabled('[data-testid=train]'), 'cannot train again');
+  assert.deepEqual(page.problems, []);
+  await page.close();
+});

@@ -246,8 +246,8 @@ pub fn App() -> impl IntoView {
         (Phase::Loading, _) => "Loading…".to_string(),
         (Phase::Ready, _) => "Ready: pick an experiment and press Train.".into(),
         (Phase::Training, Some(p)) => format!(
-            "{}epoch {} of {}, step {} of {}: running loss {:.4}, rounded accuracy {:.4}",
-            if paused.get() { "Paused at " } else { "" },
+            "{}Epoch {} of {}, step {} of {}: running loss {:.4}, rounded accuracy {:.4}",
+            if paused.get() { "Paused. " } else { "" },
             p.epoch,
             settings.get_untracked().epochs,
             p.step,

@@ -3,7 +3,6 @@
 //! numbers and pixels, never tensors.
 
 mod settings;
-mod state;
 
 #[cfg(target_arch = "wasm32")]
 mod app;
@@ -19,6 +18,8 @@ mod data;
 mod embedding;
 #[cfg(target_arch = "wasm32")]
 mod run;
+#[cfg(target_arch = "wasm32")]
+mod state;
 
 #[cfg(target_arch = "wasm32")]
 fn main() {
