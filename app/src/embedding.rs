@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use js_sys::{Float32Array, Object, Reflect};
-use model::{TrainError, Trainer};
+use model::{TrainError, Trainer, read_values};
 use model::data::LabeledImages;
 use wasm_bindgen::{JsCast, JsValue, closure::Closure};
 use web_sys::{MessageEvent, Worker};
@@ -34,8 +34,7 @@ pub async fn codes(trainer: &Trainer, test: &LabeledImages) -> Result<(Vec<f32>,
     for start in (0..test.len()).step_by(CHUNK) {
         let codes = trainer.encode(&test.slice(start..start + CHUNK));
         dim = codes.dims()[1];
-        let data = codes.into_data_async().await.map_err(|e| TrainError::Device(format!("{e:?}")))?;
-        values.extend(data.try_to_vec::<f32>().map_err(|e| TrainError::Device(format!("{e:?}")))?);
+        values.extend(read_values([codes]).await?.concat());
         sleep(0).await;
     }
     Ok((values, dim))

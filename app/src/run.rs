@@ -6,9 +6,8 @@ use std::cell::Cell;
 use std::ops::ControlFlow;
 use std::rc::Rc;
 
-use model::burn::tensor::Transaction;
 use model::data::LabeledImages;
-use model::{EpochRecord, Progress, TrainError, TrainEvent, Trainer};
+use model::{EpochRecord, Progress, TrainError, TrainEvent, Trainer, read_values};
 
 use crate::backend::BackendKind;
 use crate::data::Dataset;
@@ -119,17 +118,11 @@ async fn pace(control: &RunControl) -> ControlFlow<()> {
 /// Reconstructions of test images `indices` by the model as trained so far.
 pub async fn reconstruct(trainer: &Trainer, test: &LabeledImages, indices: Vec<usize>) -> Result<Reconstructions, TrainError> {
     let (seen, outputs) = trainer.reconstruct(test, &indices);
-    let data = Transaction::default()
-        .register(seen)
-        .register(outputs)
-        .execute_async()
-        .await
-        .map_err(|e| TrainError::Device(format!("{e:?}")))?;
-    let values = |i: usize| data[i].clone().try_to_vec::<f32>().map_err(|e| TrainError::Device(format!("{e:?}")));
+    let mut values = read_values([seen, outputs]).await?.into_iter();
+    let (seen, outputs) = (values.next().unwrap_or_default(), values.next().unwrap_or_default());
     let originals = test.batch_pixels(&indices);
-    let seen = values(0)?;
     let corrupted = trainer.config().model.noise_stddev > 0.0 || trainer.config().model.dropout_rate > 0.0;
-    Ok(Reconstructions { indices, originals, seen: corrupted.then_some(seen), outputs: values(1)? })
+    Ok(Reconstructions { indices, originals, seen: corrupted.then_some(seen), outputs })
 }
 
 /// Resolves after `ms` milliseconds (0: after the browser's pending tasks).

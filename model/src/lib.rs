@@ -12,7 +12,7 @@ mod train;
 pub use autoencoder::{Autoencoder, AutoencoderConfig, ConfigError};
 pub use experiment::{DEFAULT_DROPOUT_RATE, DEFAULT_NOISE_STDDEV, Experiment, UnknownExperiment};
 pub use train::{
-    EpochRecord, Evaluation, Progress, TrainError, TrainEvent, Trainer, TrainingConfig, batch_tensor,
+    EpochRecord, Evaluation, Progress, TrainError, TrainEvent, Trainer, TrainingConfig, batch_tensor, read_values,
 };
 
 /// burn itself, at the version this crate uses, so callers name the same types.

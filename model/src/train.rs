@@ -296,15 +296,16 @@ pub fn batch_tensor(images: &LabeledImages, indices: &[usize], device: &Device) 
 
 /// Reads two device-side sums in one round trip and divides them by `count`.
 async fn read_means(a: &Tensor<1>, b: &Tensor<1>, count: usize) -> Result<(f64, f64), TrainError> {
-    let data = Transaction::default()
-        .register(a.clone())
-        .register(b.clone())
-        .execute_async()
-        .await
-        .map_err(|e| TrainError::Device(format!("{e:?}")))?;
-    let scalar = |d: &TensorData| -> Result<f64, TrainError> {
-        let values = d.try_to_vec::<f32>().map_err(|e| TrainError::Device(format!("{e:?}")))?;
-        Ok(f64::from(values[0]) / count as f64)
-    };
-    Ok((scalar(&data[0])?, scalar(&data[1])?))
+    let values = read_values([a.clone(), b.clone()]).await?;
+    let mean = |v: &[f32]| f64::from(v[0]) / count as f64;
+    Ok((mean(&values[0]), mean(&values[1])))
+}
+
+/// Reads tensors back as floats in one round trip, without blocking: a blocking read panics on
+/// WebGPU in the browser.
+pub async fn read_values<const D: usize>(tensors: impl IntoIterator<Item = Tensor<D>>) -> Result<Vec<Vec<f32>>, TrainError> {
+    let device_error = |e: &dyn std::fmt::Debug| TrainError::Device(format!("{e:?}"));
+    let transaction = tensors.into_iter().fold(Transaction::default(), |t, tensor| t.register(tensor));
+    let data = transaction.execute_async().await.map_err(|e| device_error(&e))?;
+    data.into_iter().map(|d| d.try_to_vec::<f32>().map_err(|e| device_error(&e))).collect()
 }
