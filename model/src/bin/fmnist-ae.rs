@@ -2,6 +2,7 @@
 //!
 //! `cargo run -p model --release --bin fmnist-ae -- train --experiment stacked --epochs 10 --seed 0 --json`
 //! `cargo run -p model --release --bin fmnist-ae -- parity --reference ../shared/reference/keras-cpu.json`
+//! `cargo run -p model --release --bin fmnist-ae -- bench`
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() -> std::process::ExitCode {
@@ -16,7 +17,8 @@ fn main() {}
 mod native {
     use std::io::Write;
     use std::ops::ControlFlow;
-    use std::path::PathBuf;
+    use std::path::{Path, PathBuf};
+    use std::time::Instant;
     use std::process::ExitCode;
 
     use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -44,6 +46,19 @@ mod native {
             json: bool,
             #[command(flatten)]
             run: RunArgs,
+        },
+        /// Time training steps at batch 32 and 256, and one full epoch with validation.
+        Bench {
+            #[arg(long, default_value = "stacked")]
+            experiment: Experiment,
+            #[arg(long, value_enum, default_value_t = Backend::Flex)]
+            backend: Backend,
+            /// Directory with the Fashion-MNIST IDX files (default: $FASHION_MNIST_DIR, then Debian's).
+            #[arg(long)]
+            data: Option<PathBuf>,
+            /// Also write the figures to this JSON file.
+            #[arg(long)]
+            json: Option<PathBuf>,
         },
         /// Train all four experiments and compare epochs 8-10 with the chapter's Keras run.
         Parity {
@@ -101,6 +116,7 @@ mod native {
         let result = match Cli::parse().command {
             Command::Train { experiment, json, run } => train(experiment, json, &run).map(drop),
             Command::Parity { reference, run } => parity(&reference, &run),
+            Command::Bench { experiment, backend, data, json } => bench(experiment, backend, data.as_deref(), json.as_deref()),
         };
         match result {
             Ok(()) => ExitCode::SUCCESS,
@@ -138,9 +154,7 @@ mod native {
 
     fn train(experiment: Experiment, json: bool, run: &RunArgs) -> Result<Vec<EpochRecord>, String> {
         let device = device(run.backend)?;
-        let dir = source::locate(run.data.as_deref(), &std::env::temp_dir().join("fashion-mnist"))
-            .map_err(|e| e.to_string())?;
-        let data = source::load(&dir).map_err(|e| e.to_string())?;
+        let data = load(run.data.as_deref())?;
         let train = match run.train_limit {
             Some(limit) => data.train.slice(0..limit),
             None => data.train,
@@ -168,6 +182,46 @@ mod native {
             ControlFlow::Continue(())
         };
         block_on(trainer.fit(&train, &data.test, &mut on_event)).map_err(|e| e.to_string())
+    }
+
+    fn load(dir: Option<&Path>) -> Result<source::FashionMnist, String> {
+        let dir = source::locate(dir, &std::env::temp_dir().join("fashion-mnist")).map_err(|e| e.to_string())?;
+        source::load(&dir).map_err(|e| e.to_string())
+    }
+
+    /// Steps timed per batch size, after a warm-up of 10 steps.
+    const BENCH_STEPS: [(usize, usize); 2] = [(32, 400), (256, 60)];
+
+    fn bench(experiment: Experiment, backend: Backend, data: Option<&Path>, json: Option<&Path>) -> Result<(), String> {
+        let device = device(backend)?;
+        let data = load(data)?;
+        let mut quiet = async |_| ControlFlow::Continue(());
+        // Validation on one image: the timings are of the training steps.
+        let one_test_image = data.test.slice(0..1);
+        let mut figures = serde_json::Map::new();
+        figures.insert("experiment".into(), experiment.name().into());
+        let backend_name = backend.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default();
+        figures.insert("backend".into(), backend_name.into());
+        for (batch, steps) in BENCH_STEPS {
+            let config = TrainingConfig::new(experiment.model_config()).with_batch_size(batch).with_report_every(steps);
+            let mut trainer = Trainer::new(config, &device).map_err(|e| e.to_string())?;
+            let images = |steps: usize| data.train.slice(0..steps * batch);
+            block_on(trainer.run_epoch(&images(10), &one_test_image, &mut quiet)).map_err(|e| e.to_string())?;
+            let start = Instant::now();
+            block_on(trainer.run_epoch(&images(steps), &one_test_image, &mut quiet)).map_err(|e| e.to_string())?;
+            let ms = start.elapsed().as_secs_f64() * 1e3 / steps as f64;
+            println!("{experiment}, batch {batch:>3}: {ms:.2} ms per training step ({:.0} images/s)", batch as f64 * 1e3 / ms);
+            figures.insert(format!("ms_per_step_batch{batch}"), ms.into());
+        }
+        let mut trainer = Trainer::new(TrainingConfig::new(experiment.model_config()), &device).map_err(|e| e.to_string())?;
+        let record = block_on(trainer.run_epoch(&data.train, &data.test, &mut quiet)).map_err(|e| e.to_string())?;
+        println!("{experiment}, one epoch of {} images at batch 32 + validation on {}: {:.2} s", data.train.len(), data.test.len(), record.seconds);
+        figures.insert("epoch_seconds".into(), record.seconds.into());
+        if let Some(path) = json {
+            let text = serde_json::to_string_pretty(&figures).expect("plain numbers");
+            std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        Ok(())
     }
 
     /// Tolerances of the parity check, on the mean of epochs 8-10.
