@@ -22,6 +22,8 @@ pub struct MapState {
     pub points: Vec<f32>,
     pub iteration: usize,
     pub total: usize,
+    /// Time in the worker so far.
+    pub seconds: f64,
     pub done: bool,
 }
 
@@ -102,6 +104,7 @@ fn read_reply(reply: &JsValue) -> Result<MapState, String> {
             points: field("map").dyn_into::<Float32Array>().map(|a| a.to_vec()).unwrap_or_default(),
             iteration: number("iteration"),
             total: number("total"),
+            seconds: field("seconds").as_f64().unwrap_or(0.0),
             done: kind == "done",
         }),
         Some("error") => Err(field("message").as_string().unwrap_or_else(|| "t-SNE failed".into())),

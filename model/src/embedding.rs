@@ -30,8 +30,9 @@ pub fn tsne(points: &[f32], dim: usize, config: &TsneConfig, on_iteration: impl 
     }
     // Each point needs 3 x perplexity neighbours.
     let perplexity = config.perplexity.min((n - 1) as f32 / 3.0);
-    // scikit-learn's learning_rate="auto".
-    let learning_rate = (n as f32 / 12.0 / 4.0).max(50.0);
+    // scikit-learn's learning_rate="auto", times 4: scikit-learn's gradient carries the factor 4
+    // of the t-SNE gradient, bhtsne's leaves it to the learning rate.
+    let learning_rate = 4.0 * (n as f32 / 12.0 / 4.0).max(50.0);
     tSNE::<f32, &[f32]>::new(&samples)
         .perplexity(perplexity)
         .epochs(config.iterations)

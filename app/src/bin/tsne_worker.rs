@@ -3,7 +3,7 @@
 //!
 //! Once started it posts `{ kind: "ready" }` (a request sent earlier would be lost while the
 //! module loads). Request: `{ run, codes: Float32Array, dim }`. Replies: `{ run, kind: "progress"
-//! | "done", iteration, total, map: Float32Array }` or `{ run, kind: "error", message }`.
+//! | "done", iteration, total, seconds, map: Float32Array }` or `{ run, kind: "error", message }`.
 
 #[cfg(target_arch = "wasm32")]
 fn main() {
@@ -39,9 +39,11 @@ fn main() {
         }
         let config = TsneConfig::default();
         let total = config.iterations;
+        let start = js_sys::Date::now();
         let post = |kind: &str, iteration: usize, map: &[f32]| {
             let map = Float32Array::from(map);
-            reply(kind, &[("iteration", iteration.into()), ("total", total.into()), ("map", map.into())]);
+            let seconds = (js_sys::Date::now() - start) / 1000.0;
+            reply(kind, &[("iteration", iteration.into()), ("total", total.into()), ("seconds", seconds.into()), ("map", map.into())]);
         };
         let map = tsne(&codes, dim, &config, |iteration, map| {
             if iteration % POST_EVERY == 0 {

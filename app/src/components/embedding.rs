@@ -45,7 +45,7 @@ pub fn EmbeddingPanel(map: RwSignal<Option<MapState>>, test: RwSignal<Option<Rc<
 
     let status = move || match map.get() {
         None => "The map of the 10,000 test codes appears when training finishes.".to_string(),
-        Some(m) if m.done => format!("t-SNE of the {} test codes, {} iterations.", m.points.len() / 2, m.total),
+        Some(m) if m.done => format!("t-SNE of the {} test codes, {} iterations in {:.1} s.", m.points.len() / 2, m.total, m.seconds),
         Some(m) => format!("t-SNE: iteration {} of {}…", m.iteration, m.total),
     };
     let hovered_text = move || hovered.get().and_then(|i| test.get().map(|t| format!("test image {i}: {}", CLASS_NAMES[usize::from(t.label(i)) % 10])));

@@ -24,8 +24,9 @@ mod native {
     use clap::{Args, Parser, Subcommand, ValueEnum};
     use futures_lite::future::block_on;
     use model::burn::prelude::Device;
-    use model::data::source;
-    use model::{EpochRecord, Experiment, TrainEvent, Trainer, TrainingConfig};
+    use model::data::{LabeledImages, source};
+    use model::embedding::{TsneConfig, knn_accuracy, trustworthiness, tsne};
+    use model::{EpochRecord, Experiment, TrainEvent, Trainer, TrainingConfig, read_values};
     use serde::Serialize;
 
     #[derive(Parser)]
@@ -44,6 +45,16 @@ mod native {
             /// One JSON object per epoch on stdout, nothing else.
             #[arg(long)]
             json: bool,
+            #[command(flatten)]
+            run: RunArgs,
+        },
+        /// Train, map the test codes with t-SNE, and measure the map (time, trustworthiness at
+        /// k=10, 5-NN label accuracy in 2-D); `--out` writes codes, labels and map as JSON.
+        Embed {
+            #[arg(long, default_value = "tied")]
+            experiment: Experiment,
+            #[arg(long)]
+            out: Option<PathBuf>,
             #[command(flatten)]
             run: RunArgs,
         },
@@ -115,6 +126,7 @@ mod native {
     pub fn main() -> ExitCode {
         let result = match Cli::parse().command {
             Command::Train { experiment, json, run } => train(experiment, json, &run).map(drop),
+            Command::Embed { experiment, out, run } => embed(experiment, out.as_deref(), &run),
             Command::Parity { reference, run } => parity(&reference, &run),
             Command::Bench { experiment, backend, data, json } => bench(experiment, backend, data.as_deref(), json.as_deref()),
         };
@@ -152,7 +164,7 @@ mod native {
             .with_seed(run.seed)
     }
 
-    fn train(experiment: Experiment, json: bool, run: &RunArgs) -> Result<Vec<EpochRecord>, String> {
+    fn train(experiment: Experiment, json: bool, run: &RunArgs) -> Result<(Trainer, LabeledImages, Vec<EpochRecord>), String> {
         let device = device(run.backend)?;
         let data = load(run.data.as_deref())?;
         let train = match run.train_limit {
@@ -181,7 +193,25 @@ mod native {
             }
             ControlFlow::Continue(())
         };
-        block_on(trainer.fit(&train, &data.test, &mut on_event)).map_err(|e| e.to_string())
+        let records = block_on(trainer.fit(&train, &data.test, &mut on_event)).map_err(|e| e.to_string())?;
+        Ok((trainer, data.test, records))
+    }
+
+    fn embed(experiment: Experiment, out: Option<&Path>, run: &RunArgs) -> Result<(), String> {
+        let (trainer, test, _) = train(experiment, false, run)?;
+        let codes = block_on(read_values([trainer.encode(&test)])).map_err(|e| e.to_string())?.concat();
+        let dim = codes.len() / test.len();
+        let start = Instant::now();
+        let map = tsne(&codes, dim, &TsneConfig::default(), |_, _| {});
+        let seconds = start.elapsed().as_secs_f64();
+        let trust = trustworthiness(&codes, dim, &map, 10);
+        let knn = knn_accuracy(&map, 2, test.labels(), 5);
+        println!("t-SNE of {} codes: {seconds:.1} s, trustworthiness (k=10) {trust:.4}, 5-NN accuracy in 2-D {knn:.4}", test.len());
+        if let Some(path) = out {
+            let json = serde_json::json!({ "dim": dim, "codes": codes, "labels": test.labels(), "map": map, "seconds": seconds });
+            std::fs::write(path, json.to_string()).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        Ok(())
     }
 
     fn load(dir: Option<&Path>) -> Result<source::FashionMnist, String> {
@@ -238,7 +268,7 @@ mod native {
         let mut rows = Vec::new();
         let mut all_pass = true;
         for experiment in Experiment::ALL {
-            let ours = train(experiment, false, run)?;
+            let (_, _, ours) = train(experiment, false, run)?;
             let theirs: Vec<KerasEpoch> = serde_json::from_value(reference["keras"][experiment.name()]["epochs"].clone())
                 .map_err(|e| format!("reference has no usable keras.{experiment}.epochs: {e}"))?;
             let ours_avg = late_average(ours.iter().map(|r| (r.epoch, r.val_loss, r.val_rounded_accuracy)));
