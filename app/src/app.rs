@@ -198,7 +198,7 @@ pub fn App() -> impl IntoView {
         }
         let Some(trainer) = compute.trainer.borrow().clone() else { return };
         spawn_local(async move {
-            match run::reconstruct(&trainer, &test, indices).await {
+            match run::reconstruct(&trainer, &test, &indices).await {
                 Ok(r) => reconstructions.set(Some(r)),
                 Err(e) => error.set(Some(format!("Could not draw reconstructions: {e}"))),
             }

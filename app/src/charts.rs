@@ -99,30 +99,27 @@ pub fn image_grid(canvas: &HtmlCanvasElement, rows: &[&[f32]], columns: usize) -
     let height = rows.len() * IMAGE_SIDE + rows.len().saturating_sub(1) * gap;
     canvas.set_width(width as u32);
     canvas.set_height(height as u32);
-    let context: CanvasRenderingContext2d = canvas
-        .get_context("2d")
-        .ok()
-        .flatten()
-        .and_then(|c| c.dyn_into().ok())
-        .ok_or("no 2-D context")?;
+    let context = context_2d(canvas)?;
     context.set_fill_style_str("#fff");
     context.fill_rect(0.0, 0.0, width as f64, height as f64);
     for (row, pixels) in rows.iter().enumerate() {
         for (column, image) in pixels.chunks(IMAGE_PIXELS).take(columns).enumerate() {
-            let rgba: Vec<u8> = image
-                .iter()
-                .flat_map(|&v| {
-                    let shade = (255.0 * (1.0 - v.clamp(0.0, 1.0))).round() as u8;
-                    [shade, shade, shade, 255]
-                })
-                .collect();
-            let data = ImageData::new_with_u8_clamped_array_and_sh(Clamped(&rgba), IMAGE_SIDE as u32, IMAGE_SIDE as u32)
-                .map_err(|_| "bad image data")?;
+            let bytes: Vec<u8> = image.iter().map(|&v| (255.0 * v.clamp(0.0, 1.0)).round() as u8).collect();
             let (x, y) = (column * (IMAGE_SIDE + gap), row * (IMAGE_SIDE + gap));
-            context.put_image_data(&data, x as f64, y as f64).map_err(|_| "could not draw an image")?;
+            put_image(&context, &bytes, x as f64, y as f64, 1)?;
         }
     }
     Ok(())
+}
+
+/// The canvas' 2-D drawing context.
+pub fn context_2d(canvas: &HtmlCanvasElement) -> Result<CanvasRenderingContext2d, String> {
+    canvas
+        .get_context("2d")
+        .ok()
+        .flatten()
+        .and_then(|c| c.dyn_into().ok())
+        .ok_or_else(|| "no 2-D context".to_string())
 }
 
 /// tab10, the chapter's colours for the ten classes.
@@ -161,8 +158,7 @@ impl Frame {
 pub fn scatter(canvas: &HtmlCanvasElement, points: &[f32], images: &model::data::LabeledImages, thumbnails: bool) -> Result<Frame, String> {
     let ratio = fit_to_screen(canvas);
     let size = canvas.width().min(canvas.height()) as f32;
-    let context: CanvasRenderingContext2d =
-        canvas.get_context("2d").ok().flatten().and_then(|c| c.dyn_into().ok()).ok_or("no 2-D context")?;
+    let context = context_2d(canvas)?;
     context.set_fill_style_str("#fff");
     context.fill_rect(0.0, 0.0, canvas.width() as f64, canvas.height() as f64);
     let frame = Frame::fit(points, size, 12.0 * ratio as f32);

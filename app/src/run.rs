@@ -42,7 +42,6 @@ impl RunControl {
 /// Test images as the model saw and rebuilt them, `count` images of 784 values in [0, 1] each.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Reconstructions {
-    pub indices: Vec<usize>,
     pub originals: Vec<f32>,
     /// The corrupted input, for the denoising and dropout experiments.
     pub seen: Option<Vec<f32>>,
@@ -92,7 +91,7 @@ pub async fn train(
             pace(control).await
         };
         trainer.run_epoch(&train, &test, &mut on_event).await?;
-        let reconstructions = reconstruct(trainer, &test, sample()).await?;
+        let reconstructions = reconstruct(trainer, &test, &sample()).await?;
         emit(RunEvent::Reconstructions(reconstructions));
         if control.get() == Command::Stop {
             return Err(TrainError::Stopped);
@@ -116,13 +115,13 @@ async fn pace(control: &RunControl) -> ControlFlow<()> {
 }
 
 /// Reconstructions of test images `indices` by the model as trained so far.
-pub async fn reconstruct(trainer: &Trainer, test: &LabeledImages, indices: Vec<usize>) -> Result<Reconstructions, TrainError> {
-    let (seen, outputs) = trainer.reconstruct(test, &indices);
+pub async fn reconstruct(trainer: &Trainer, test: &LabeledImages, indices: &[usize]) -> Result<Reconstructions, TrainError> {
+    let (seen, outputs) = trainer.reconstruct(test, indices);
     let mut values = read_values([seen, outputs]).await?.into_iter();
     let (seen, outputs) = (values.next().unwrap_or_default(), values.next().unwrap_or_default());
-    let originals = test.batch_pixels(&indices);
+    let originals = test.batch_pixels(indices);
     let corrupted = trainer.config().model.noise_stddev > 0.0 || trainer.config().model.dropout_rate > 0.0;
-    Ok(Reconstructions { indices, originals, seen: corrupted.then_some(seen), outputs })
+    Ok(Reconstructions { originals, seen: corrupted.then_some(seen), outputs })
 }
 
 /// Resolves after `ms` milliseconds (0: after the browser's pending tasks).

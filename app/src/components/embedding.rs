@@ -4,7 +4,7 @@ use leptos::html::Canvas;
 use leptos::prelude::*;
 use model::data::{CLASS_NAMES, IMAGE_SIDE, LabeledImages};
 
-use crate::charts::{CLASS_COLORS, Frame, put_image, scatter};
+use crate::charts::{CLASS_COLORS, Frame, context_2d, put_image, scatter};
 use crate::embedding::MapState;
 
 /// The t-SNE map of the test codes, growing as t-SNE iterates; hover a dot to see its image.
@@ -25,9 +25,7 @@ pub fn EmbeddingPanel(map: RwSignal<Option<MapState>>, test: RwSignal<Option<Rc<
     });
     Effect::new(move |_| {
         let (Some(preview), Some(index), Some(test)) = (preview.get(), hovered.get(), test.get()) else { return };
-        if let Some(context) = preview.get_context("2d").ok().flatten() {
-            use wasm_bindgen::JsCast;
-            let context: web_sys::CanvasRenderingContext2d = context.unchecked_into();
+        if let Ok(context) = context_2d(&preview) {
             let _ = put_image(&context, test.image(index), 0.0, 0.0, preview.width() as usize / IMAGE_SIDE);
         }
     });
