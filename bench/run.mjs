@@ -1,12 +1,18 @@
-// One run, one browser: our page's training step against TensorFlow.js 4.22 on the same data.
-// Needs the release build in dist/ (scripts/test.sh or trunk build --release --public-url ./)
-// and `npm ci` here. Prints a table and writes bench/results.json.
-import { writeFile } from 'node:fs/promises';
+// The browser half of the benchmarks, in one browser and one run: our page's training step
+// against TensorFlow.js 4.22 on the same data, a 10-epoch session of the page (time to
+// interactive, full-epoch time, peak JS heap, t-SNE map time), and the release build's size.
+// Merges the native figures bench/run.sh wrote (bench/out/*.json), prints the README's table
+// and writes bench/results.json. Needs the release build in dist/ and `npm ci` here.
+import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import os from 'node:os';
 import { history, launch, serve, waitForState } from '../e2e/harness.mjs';
 
 const root = join(fileURLToPath(new URL('.', import.meta.url)), '..');
+const out = join(root, 'bench', 'out');
+const withWebGpu = process.argv.includes('--webgpu');
 const server = await serve(root);
 const browser = await launch();
 
@@ -37,30 +43,124 @@ async function theirs() {
   return results;
 }
 
-// Our WebGPU runs are opt-in (--webgpu): on a software adapter each epoch's validation alone
-// takes half a minute.
+/**
+ * A visitor's session: load the page, train the stacked model for 10 epochs on the automatic
+ * backend, wait for the t-SNE map. Time to interactive is navigation start to the controls
+ * being usable (data-state "ready"); the JS heap is sampled every second.
+ */
+async function session() {
+  const page = await browser.newPage();
+  await page.addInitScript(() => {
+    window.stateTimes = {};
+    new MutationObserver(() => {
+      const state = document.body?.dataset.state;
+      if (state && !(state in window.stateTimes)) window.stateTimes[state] = performance.now();
+    }).observe(document, { attributes: true, subtree: true, attributeFilter: ['data-state'] });
+  });
+  await page.goto(`${server.url}dist/index.html?experiment=stacked&epochs=10&autostart=1`);
+  let peakHeap = 0;
+  const sampler = setInterval(async () => {
+    const used = await page.evaluate(() => performance.memory?.usedJSHeapSize ?? 0).catch(() => 0);
+    peakHeap = Math.max(peakHeap, used);
+  }, 1000);
+  const state = await waitForState(page, ['done', 'error'], 3_600_000);
+  await page.waitForFunction(
+    () => /iterations in [\d.]+ s/.test(document.querySelector('[data-testid=embedding-status]')?.textContent ?? ''),
+    null,
+    { timeout: 600_000 },
+  );
+  clearInterval(sampler);
+  const mapText = await page.textContent('[data-testid=embedding-status]');
+  const backend = await page.textContent('[data-testid=backend]');
+  const times = await page.evaluate(() => window.stateTimes);
+  const rows = await history(page);
+  await page.close();
+  if (state !== 'done') throw new Error(`the 10-epoch session ended in ${state}`);
+  // Epoch 1 may start before every shard is in; epochs 2-10 cover all 60,000 images.
+  const full = rows.slice(1).map((r) => r.seconds);
+  return {
+    backend: backend.trim(),
+    time_to_interactive_ms: times.ready,
+    full_epoch_seconds: full.reduce((a, b) => a + b, 0) / full.length,
+    peak_js_heap_mb: peakHeap / 2 ** 20,
+    tsne_seconds: Number(mapText.match(/iterations in ([\d.]+) s/)[1]),
+    final_val_loss: rows.at(-1).valLoss,
+  };
+}
+
+async function sizes() {
+  const dist = join(root, 'dist');
+  const files = (await readdir(dist)).filter((f) => f.endsWith('.wasm'));
+  const result = {};
+  for (const file of files) {
+    const bytes = await readFile(join(dist, file));
+    const name = file.startsWith('tsne_worker') ? 't-SNE worker' : 'page';
+    result[name] = { raw_mb: bytes.length / 1e6, gzip_mb: gzipSync(bytes, { level: 9 }).length / 1e6 };
+  }
+  return result;
+}
+
+async function native(name) {
+  try {
+    return JSON.parse(await readFile(join(out, `${name}.json`), 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+// Enough steps that the table's 0.1 s rounding is under 0.3 ms per step.
 const ours = {
-  cpu: { ms_per_step_batch32: await ourStep('cpu', 32, [10, 210]), ms_per_step_batch256: await ourStep('cpu', 256, [4, 28]) },
+  cpu: { ms_per_step_batch32: await ourStep('cpu', 32, [10, 610]), ms_per_step_batch256: await ourStep('cpu', 256, [4, 124]) },
 };
-if (process.argv.includes('--webgpu')) {
+// Our WebGPU runs are opt-in: on a software adapter each epoch's validation takes half a minute.
+if (withWebGpu) {
   ours.webgpu = { ms_per_step_batch32: await ourStep('webgpu', 32, [4, 14]), ms_per_step_batch256: await ourStep('webgpu', 256, [2, 6]) };
 }
 const tfjs = await theirs();
+const page = await session();
+const chromium = browser.version();
 await browser.close();
 await server.close();
 
-const rows = [];
-for (const [ourBackend, theirBackend] of [['cpu', 'wasm'], ['webgpu', 'webgpu']]) {
-  for (const batch of [32, 256]) {
-    const key = `ms_per_step_batch${batch}`;
-    const [a, b] = [ours[ourBackend]?.[key], tfjs[theirBackend]?.[key]];
-    rows.push({ ours: ourBackend, tfjs: theirBackend, batch, ours_ms: a, tfjs_ms: b, speedup: b / a });
-  }
+const results = {
+  date: new Date().toISOString(),
+  machine: `${os.cpus().length} x ${os.cpus()[0]?.model ?? 'CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Chromium ${chromium}`,
+  ours,
+  tfjs,
+  page,
+  sizes: await sizes(),
+  native: { ours: await native('native'), pytorch: await native('pytorch'), keras_reference_epoch_seconds: 7.0 },
+  tsne_quality: await native('tsne'),
+};
+await writeFile(join(root, 'bench', 'results.json'), JSON.stringify(results, null, 2));
+
+const f = (x, digits = 2) => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
+const lines = [`Measured ${results.date.slice(0, 10)} on ${results.machine}.`, ''];
+lines.push('| what | ours | peer | peer / ours |', '|---|---|---|---|');
+const row = (what, a, b, unit, digits = 2) => lines.push(`| ${what} | ${f(a, digits)} ${unit} | ${f(b, digits)} ${unit} | ${f(b / a)}x |`);
+for (const batch of [32, 256]) {
+  const key = `ms_per_step_batch${batch}`;
+  row(`browser step, batch ${batch}: our CPU (wasm) vs TF.js wasm`, ours.cpu[key], tfjs.wasm?.[key], 'ms');
+  if (ours.webgpu) row(`browser step, batch ${batch}: our WebGPU vs TF.js webgpu`, ours.webgpu[key], tfjs.webgpu?.[key], 'ms');
+  else lines.push(`| browser step, batch ${batch}: TF.js webgpu (ours: --webgpu) | not run | ${f(tfjs.webgpu?.[key])} ms | |`);
 }
-console.log('| ours | TF.js 4.22 | batch | ours ms/step | TF.js ms/step | TF.js / ours |');
-console.log('|---|---|---|---|---|---|');
-for (const r of rows) {
-  console.log(`| ${r.ours} | ${r.tfjs} | ${r.batch} | ${Number.isFinite(r.ours_ms) ? r.ours_ms.toFixed(2) : 'not run'} | ${Number.isFinite(r.tfjs_ms) ? r.tfjs_ms.toFixed(2) : 'n/a'} | ${Number.isFinite(r.speedup) ? r.speedup.toFixed(2) + 'x' : 'n/a'} |`);
+const n = results.native;
+if (n.ours && n.pytorch) {
+  row('native step, batch 32: our CLI (flex, 1 thread) vs PyTorch (1 thread)', n.ours.ms_per_step_batch32, n.pytorch.ms_per_step_batch32, 'ms');
+  row('native step, batch 256: our CLI vs PyTorch', n.ours.ms_per_step_batch256, n.pytorch.ms_per_step_batch256, 'ms');
+  row('native epoch of 60k + validation: our CLI vs PyTorch', n.ours.epoch_seconds, n.pytorch.epoch_seconds, 's');
 }
-console.log(`TF.js cpu backend: ${JSON.stringify(tfjs.cpu)}`);
-await writeFile(join(root, 'bench', 'results.json'), JSON.stringify({ date: new Date().toISOString(), ours, tfjs, rows }, null, 2));
+row('epoch of 60k in the browser (ours) vs the chapter\'s Keras, native', page.full_epoch_seconds, n.keras_reference_epoch_seconds, 's', 1);
+if (results.tsne_quality) {
+  const t = results.tsne_quality;
+  row('t-SNE of the 10k codes: ours in the page vs scikit-learn, native', page.tsne_seconds, t.sklearn.seconds, 's', 1);
+  lines.push(`| t-SNE trustworthiness (k=10) | ${f(t.ours.trustworthiness, 4)} | ${f(t.sklearn.trustworthiness, 4)} | |`);
+  lines.push(`| t-SNE 5-NN accuracy in 2-D | ${f(t.ours.knn_accuracy, 4)} | ${f(t.sklearn.knn_accuracy, 4)} | |`);
+} else {
+  lines.push(`| t-SNE of the 10k codes in the page | ${f(page.tsne_seconds, 1)} s | | |`);
+}
+lines.push(`| time to interactive | ${f(page.time_to_interactive_ms, 0)} ms | | |`);
+lines.push(`| peak JS heap, 10-epoch session | ${f(page.peak_js_heap_mb, 1)} MB | | |`);
+for (const [name, s] of Object.entries(results.sizes)) lines.push(`| release wasm, ${name} | ${f(s.raw_mb)} MB (${f(s.gzip_mb)} MB gzip) | | |`);
+console.log(lines.join('\n'));
+console.log(`\nsession backend: ${page.backend}; TF.js cpu backend: ${JSON.stringify(tfjs.cpu)}`);

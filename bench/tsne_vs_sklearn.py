@@ -1,7 +1,7 @@
 """Compares our t-SNE map of the test codes with scikit-learn's TSNE (defaults) on the same codes.
 
     cargo run -p model --release --bin fmnist-ae -- embed --experiment tied --out codes.json
-    python3 bench/tsne_vs_sklearn.py codes.json        # needs: pip install scikit-learn
+    python3 bench/tsne_vs_sklearn.py codes.json [--json out.json]   # needs: pip install scikit-learn
 
 Prints seconds, trustworthiness at k=10 and 5-NN label accuracy in 2-D for both maps, and the
 differences the speed issue sets targets on (trustworthiness within 0.002, 5-NN within 0.02).
@@ -25,7 +25,7 @@ def knn_accuracy(points, labels, k=5):
     return float((predicted == labels).mean())
 
 
-def main(path):
+def main(path, json_out=None):
     with open(path) as file:
         data = json.load(file)
     dim = data["dim"]
@@ -46,7 +46,14 @@ def main(path):
         print(f"| {name} | {seconds:.1f} | {trust:.4f} | {knn:.4f} |")
     print(f"\ndifference (ours - scikit-learn): trustworthiness {rows[0][2] - rows[1][2]:+.4f}, 5-NN accuracy {rows[0][3] - rows[1][3]:+.4f}")
     print(f"5-NN accuracy on the 32-d codes themselves: {knn_accuracy(codes, labels):.4f}")
+    if json_out:
+        keys = ("seconds", "trustworthiness", "knn_accuracy")
+        with open(json_out, "w") as file:
+            json.dump({"ours": dict(zip(keys, rows[0][1:])), "sklearn": dict(zip(keys, rows[1][1:]))}, file)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "codes.json")
+    args = sys.argv[1:]
+    json_out = args[args.index("--json") + 1] if "--json" in args else None
+    paths = [a for a in args if a != "--json" and a != json_out]
+    main(paths[0] if paths else "codes.json", json_out)

@@ -1,5 +1,6 @@
-//! Choosing where training runs: WebGPU when the browser has a real GPU behind it, else burn's
-//! CPU backend compiled to wasm. The visitor is told which and why.
+//! Choosing where training runs: WebGPU when the browser has a real GPU behind it and a few
+//! timed steps show it is faster here, else burn's CPU backend compiled to wasm. The visitor is
+//! told which and why.
 
 use js_sys::{Promise, Reflect};
 use model::burn::prelude::Device;
@@ -53,16 +54,37 @@ pub async fn start(choice: BackendChoice) -> (Device, BackendInfo) {
             adapter.description
         ));
     }
-    match Device::wgpu_options().init_async().await {
-        Ok(device) => {
-            let why = match choice {
-                BackendChoice::WebGpu => format!("chosen with backend=webgpu in the URL ({})", adapter.description),
-                _ => format!("the browser offers a GPU ({})", adapter.description),
-            };
-            (device, BackendInfo { kind: BackendKind::WebGpu, why })
-        }
-        Err(error) => cpu(format!("WebGPU failed to start ({error}), so training runs on the CPU")),
+    let gpu = match Device::wgpu_options().init_async().await {
+        Ok(device) => device,
+        Err(error) => return cpu(format!("WebGPU failed to start ({error}), so training runs on the CPU")),
+    };
+    if choice == BackendChoice::WebGpu {
+        let why = format!("chosen with backend=webgpu in the URL ({})", adapter.description);
+        return (gpu, BackendInfo { kind: BackendKind::WebGpu, why });
     }
+    // A small or busy GPU can lose to the CPU on this small model: time both.
+    match race(&gpu).await {
+        Ok((gpu_ms, cpu_ms)) if gpu_ms <= cpu_ms => {
+            let why = format!(
+                "timed here: {gpu_ms:.1} ms per training step on the GPU ({}), {cpu_ms:.1} ms on the CPU",
+                adapter.description
+            );
+            (gpu, BackendInfo { kind: BackendKind::WebGpu, why })
+        }
+        Ok((gpu_ms, cpu_ms)) => cpu(format!(
+            "timed here: {cpu_ms:.1} ms per training step on the CPU, {gpu_ms:.1} ms on the GPU ({});              add backend=webgpu to the URL to use the GPU anyway",
+            adapter.description
+        )),
+        Err(error) => cpu(format!("WebGPU failed a test run ({error}), so training runs on the CPU")),
+    }
+}
+
+/// Milliseconds per training step (batch 32, the chapter's) on the GPU and on the CPU.
+async fn race(gpu: &Device) -> Result<(f64, f64), model::TrainError> {
+    // The GPU's warm-up steps compile its kernels; the CPU needs few.
+    let gpu_seconds = model::seconds_per_step(gpu, 32, 5, 20).await?;
+    let cpu_seconds = model::seconds_per_step(&Device::flex(), 32, 2, 10).await?;
+    Ok((gpu_seconds * 1e3, cpu_seconds * 1e3))
 }
 
 /// Asks the browser for a WebGPU adapter without starting a device.

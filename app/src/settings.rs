@@ -25,7 +25,43 @@ pub struct Settings {
     pub train_limit: Option<usize>,
     pub backend: BackendChoice,
     pub autostart: bool,
+    /// Parts of the page to leave out (for embedding in a course page).
+    pub hide: Vec<Panel>,
+    /// The test images whose reconstructions are shown; None: the first few.
+    pub images: Option<Vec<usize>>,
 }
+
+/// The parts of the page `hide=` can leave out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Panel {
+    Header,
+    Controls,
+    Status,
+    Curves,
+    Reconstructions,
+    Map,
+    Table,
+}
+
+impl Panel {
+    pub const ALL: [Panel; 7] =
+        [Self::Header, Self::Controls, Self::Status, Self::Curves, Self::Reconstructions, Self::Map, Self::Table];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Header => "header",
+            Self::Controls => "controls",
+            Self::Status => "status",
+            Self::Curves => "curves",
+            Self::Reconstructions => "reconstructions",
+            Self::Map => "map",
+            Self::Table => "table",
+        }
+    }
+}
+
+/// Test images a link may name.
+pub const TEST_IMAGES: usize = 10_000;
 
 impl Default for Settings {
     fn default() -> Self {
@@ -40,6 +76,8 @@ impl Default for Settings {
             train_limit: None,
             backend: BackendChoice::Auto,
             autostart: false,
+            hide: Vec::new(),
+            images: None,
         }
     }
 }
@@ -78,6 +116,8 @@ impl Settings {
                     "0" | "false" | "no" => Ok(settings.autostart = false),
                     _ => Err("expected 1 or 0".into()),
                 },
+                "hide" => panels(value).map(|v| settings.hide = v),
+                "images" => image_list(value).map(|v| settings.images = Some(v)),
                 _ => continue,
             };
             if let Err(why) = result {
@@ -85,6 +125,44 @@ impl Settings {
             }
         }
         (settings, warnings)
+    }
+
+    /// The settings as URL query pairs: only what differs from the defaults, so links stay short.
+    /// `autostart` is left out: a copied link shows the page, it does not start training.
+    pub fn to_query(&self) -> Vec<(&'static str, String)> {
+        let default = Self::default();
+        let mut pairs = Vec::new();
+        let mut differs = |key, changed: bool, value: String| {
+            if changed {
+                pairs.push((key, value));
+            }
+        };
+        differs("experiment", self.experiment != default.experiment, self.experiment.to_string());
+        differs("epochs", self.epochs != default.epochs, self.epochs.to_string());
+        differs("batch", self.batch_size != default.batch_size, self.batch_size.to_string());
+        differs("lr", self.learning_rate != default.learning_rate, self.learning_rate.to_string());
+        differs("seed", self.seed != default.seed, self.seed.to_string());
+        differs("noise", self.noise_stddev != default.noise_stddev, self.noise_stddev.to_string());
+        differs("dropout", self.dropout_rate != default.dropout_rate, self.dropout_rate.to_string());
+        if let Some(limit) = self.train_limit {
+            differs("train_limit", true, limit.to_string());
+        }
+        let backend = match self.backend {
+            BackendChoice::Auto => "auto",
+            BackendChoice::WebGpu => "webgpu",
+            BackendChoice::Cpu => "cpu",
+        };
+        differs("backend", self.backend != default.backend, backend.into());
+        let hidden: Vec<&str> = self.hide.iter().map(|p| p.name()).collect();
+        differs("hide", !hidden.is_empty(), hidden.join(","));
+        if let Some(images) = &self.images {
+            differs("images", true, images.iter().map(usize::to_string).collect::<Vec<_>>().join(","));
+        }
+        pairs
+    }
+
+    pub fn shows(&self, panel: Panel) -> bool {
+        !self.hide.contains(&panel)
     }
 
     /// The model crate's training config for these settings.
@@ -119,6 +197,30 @@ fn real(value: &str, min: f64, max: f64, min_allowed: bool) -> Result<f64, Strin
         _ if min_allowed => Err(format!("expected a number from {min} to {max}")),
         _ => Err(format!("expected a number above {min}, at most {max}")),
     }
+}
+
+fn panels(value: &str) -> Result<Vec<Panel>, String> {
+    value
+        .split(',')
+        .filter(|name| !name.trim().is_empty())
+        .map(|name| {
+            let name = name.trim().to_ascii_lowercase();
+            Panel::ALL.into_iter().find(|p| p.name() == name).ok_or_else(|| {
+                let known: Vec<&str> = Panel::ALL.iter().map(|p| p.name()).collect();
+                format!("unknown part {name:?}; expected some of {}", known.join(", "))
+            })
+        })
+        .collect()
+}
+
+/// Up to six test-image indices, each below 10,000.
+fn image_list(value: &str) -> Result<Vec<usize>, String> {
+    let why = || format!("expected up to 6 test-image numbers from 0 to {}, separated by commas", TEST_IMAGES - 1);
+    let images: Vec<usize> = value.split(',').map(|v| v.trim().parse().map_err(|_| why())).collect::<Result<_, _>>()?;
+    if images.is_empty() || images.len() > 6 || images.iter().any(|&i| i >= TEST_IMAGES) {
+        return Err(why());
+    }
+    Ok(images)
 }
 
 #[cfg(test)]
@@ -177,6 +279,36 @@ mod tests {
         assert_eq!(warnings.len(), 7, "{warnings:?}");
         assert!(warnings[0].contains("experiment=\"convolutional\"") && warnings[0].contains("stacked, tied"));
         assert!(warnings[1].contains("from 1 to 100"));
+    }
+
+    #[test]
+    fn links_round_trip_and_stay_short() {
+        assert!(Settings::default().to_query().is_empty());
+        let (settings, warnings) = parse(&[
+            ("experiment", "dropout"),
+            ("dropout", "0.3"),
+            ("lr", "0.75"),
+            ("seed", "3"),
+            ("backend", "webgpu"),
+            ("hide", "header,Table"),
+            ("images", "5,9999,0"),
+        ]);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(settings.hide, vec![Panel::Header, Panel::Table]);
+        assert!(!settings.shows(Panel::Table) && settings.shows(Panel::Map));
+        let query = settings.to_query();
+        let (again, warnings) = Settings::from_query(query.iter().map(|(k, v)| (*k, v.as_str())));
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(again, settings);
+    }
+
+    #[test]
+    fn bad_panels_and_images_are_explained() {
+        let (settings, warnings) = parse(&[("hide", "curves,sidebar"), ("images", "1,2,10000")]);
+        assert_eq!((settings.hide, settings.images), (Vec::new(), None));
+        assert!(warnings[0].contains("\"sidebar\"") && warnings[0].contains("reconstructions"), "{warnings:?}");
+        assert!(warnings[1].contains("from 0 to 9999"), "{warnings:?}");
+        assert!(parse(&[("images", "1,2,3,4,5,6,7")]).1[0].contains("up to 6"));
     }
 
     #[test]

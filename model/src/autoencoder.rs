@@ -38,8 +38,8 @@ const KERNEL_INIT: Initializer = Initializer::XavierUniform { gain: 1.0 };
 
 #[derive(Module, Debug)]
 pub struct Autoencoder {
-    encoder: Vec<Linear>,
-    decoder: Vec<DecoderLayer>,
+    pub(crate) encoder: Vec<Linear>,
+    pub(crate) decoder: Vec<DecoderLayer>,
     noise: Option<GaussianNoise>,
     dropout: Option<Dropout>,
 }
@@ -47,8 +47,8 @@ pub struct Autoencoder {
 /// One decoder layer: its own kernel, or (tied) the transposed kernel of its mirror encoder layer.
 #[derive(Module, Debug)]
 pub struct DecoderLayer {
-    kernel: Option<Param<Tensor<2>>>,
-    bias: Param<Tensor<1>>,
+    pub(crate) kernel: Option<Param<Tensor<2>>>,
+    pub(crate) bias: Param<Tensor<1>>,
 }
 
 impl AutoencoderConfig {

@@ -8,11 +8,13 @@ pub mod data;
 mod experiment;
 pub mod loss;
 mod train;
+pub mod weights;
 
 pub use autoencoder::{Autoencoder, AutoencoderConfig, ConfigError};
 pub use experiment::{DEFAULT_DROPOUT_RATE, DEFAULT_NOISE_STDDEV, Experiment, UnknownExperiment};
 pub use train::{
-    EpochRecord, Evaluation, Progress, TrainError, TrainEvent, Trainer, TrainingConfig, batch_tensor, read_values,
+    EpochRecord, Evaluation, Progress, StepProfile, TrainError, TrainEvent, Trainer, TrainingConfig, batch_tensor,
+    read_values, seconds_per_step,
 };
 
 /// burn itself, at the version this crate uses, so callers name the same types.

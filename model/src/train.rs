@@ -8,7 +8,6 @@ use std::ops::ControlFlow;
 use burn::optim::{GradientsParams, ModuleOptimizer, SgdConfig};
 use burn::prelude::*;
 use burn::tensor::Transaction;
-use burn::tensor::activation::sigmoid;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -16,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use web_time::Instant;
 
 use crate::data::{IMAGE_PIXELS, LabeledImages};
-use crate::loss::{binary_cross_entropy_with_logits, rounded_accuracy};
+use crate::loss::{binary_cross_entropy_with_logits, rounded_accuracy_of_logits};
 use crate::{Autoencoder, AutoencoderConfig, ConfigError};
 
 #[derive(Config, Debug)]
@@ -86,6 +85,8 @@ pub enum TrainError {
     Diverged { epoch: usize, step: usize, loss: f64 },
     #[error("reading results back from the device failed: {0}")]
     Device(String),
+    #[error(transparent)]
+    Weights(#[from] crate::weights::WeightsError),
 }
 
 /// Mean loss and rounded accuracy over a set of images.
@@ -136,6 +137,21 @@ impl Trainer {
             device,
             epochs_done: 0,
         })
+    }
+
+    /// A trainer whose model starts from a `.safetensors` file's weights (see [`crate::weights`]),
+    /// trained for `epochs_done` epochs already. A file that does not fit the config's model is
+    /// an error.
+    pub fn from_weights(config: TrainingConfig, bytes: &[u8], epochs_done: usize, device: &Device) -> Result<Self, TrainError> {
+        let mut trainer = Self::new(config, device)?;
+        trainer.model = crate::weights::from_safetensors(&trainer.config.model, bytes, &trainer.device)?;
+        trainer.epochs_done = epochs_done;
+        Ok(trainer)
+    }
+
+    /// The model's weights as a `.safetensors` file, with `metadata` in its header.
+    pub async fn weights(&self, metadata: std::collections::HashMap<String, String>) -> Result<Vec<u8>, TrainError> {
+        crate::weights::to_safetensors(&self.model(), &self.config.model, metadata).await
     }
 
     pub fn config(&self) -> &TrainingConfig {
@@ -261,7 +277,7 @@ impl Trainer {
             let batch = batch_tensor(test, chunk, &device);
             let logits = model.forward_logits(batch.clone());
             let weight = chunk.len() as f64;
-            let accuracy = rounded_accuracy(batch.clone(), sigmoid(logits.clone()));
+            let accuracy = rounded_accuracy_of_logits(batch.clone(), logits.clone());
             loss_sum = loss_sum + binary_cross_entropy_with_logits(logits, batch).mul_scalar(weight);
             accuracy_sum = accuracy_sum + accuracy.mul_scalar(weight);
             let done = chunk[chunk.len() - 1] + 1;
@@ -275,13 +291,101 @@ impl Trainer {
 
     /// One SGD step on a batch; returns its loss and rounded accuracy, still on the device.
     fn step(&mut self, batch: Tensor<2>) -> (Tensor<1>, Tensor<1>) {
+        self.timed_step(batch, &mut |_| ())
+    }
+
+    /// [`Self::step`], calling `lap` as each phase ends (for [`Self::profile`]).
+    fn timed_step(&mut self, batch: Tensor<2>, lap: &mut impl FnMut(StepPhase)) -> (Tensor<1>, Tensor<1>) {
         let logits = self.model.forward_logits(batch.clone());
         let loss = binary_cross_entropy_with_logits(logits.clone(), batch.clone());
-        let accuracy = rounded_accuracy(batch.inner(), sigmoid(logits.inner()));
-        let grads = GradientsParams::from_grads(loss.backward(), &self.model);
+        lap(StepPhase::Forward);
+        let accuracy = rounded_accuracy_of_logits(batch.inner(), logits.inner());
+        lap(StepPhase::Metrics);
+        let gradients = loss.backward();
+        lap(StepPhase::Backward);
+        let grads = GradientsParams::from_grads(gradients, &self.model);
         self.model = self.optimizer.step(self.config.learning_rate, self.model.clone(), grads);
+        lap(StepPhase::Update);
         (loss.inner(), accuracy)
     }
+
+    /// Where a training step's time goes: `steps` steps on the first images of `train`, each
+    /// phase timed on its own. Meaningful on a synchronous backend (the CPU); on a GPU the
+    /// phases only queue work.
+    pub fn profile(&mut self, train: &LabeledImages, steps: usize) -> StepProfile {
+        let batch = self.config.batch_size;
+        let mut profile = StepProfile { steps, ..StepProfile::default() };
+        for step in 0..steps {
+            let first = (step * batch) % train.len().saturating_sub(batch).max(1);
+            let indices: Vec<usize> = (first..(first + batch).min(train.len())).collect();
+            let mut lap_start = Instant::now();
+            let tensor = batch_tensor(train, &indices, &self.device);
+            profile.upload += lap_start.elapsed().as_secs_f64();
+            lap_start = Instant::now();
+            self.timed_step(tensor, &mut |phase| {
+                let seconds = lap_start.elapsed().as_secs_f64();
+                *match phase {
+                    StepPhase::Forward => &mut profile.forward,
+                    StepPhase::Metrics => &mut profile.metrics,
+                    StepPhase::Backward => &mut profile.backward,
+                    StepPhase::Update => &mut profile.update,
+                } += seconds;
+                lap_start = Instant::now();
+            });
+        }
+        profile
+    }
+}
+
+/// Seconds per training step of the stacked model at `batch_size` on `device`: `steps` timed
+/// steps after `warmup` untimed ones (which compile a GPU's kernels), each group ending with a
+/// read so that work a GPU has only queued is counted. Synthetic pixels: the speed does not
+/// depend on them. For choosing the faster backend on the visitor's machine.
+pub async fn seconds_per_step(device: &Device, batch_size: usize, warmup: usize, steps: usize) -> Result<f64, TrainError> {
+    let config = TrainingConfig::new(crate::Experiment::Stacked.model_config()).with_batch_size(batch_size);
+    let mut trainer = Trainer::new(config, device)?;
+    let pixels = (0..batch_size * IMAGE_PIXELS).map(|i| (i * 37 % 256) as u8).collect();
+    let images = LabeledImages::new(pixels, vec![0; batch_size]).expect("one label per image");
+    let indices: Vec<usize> = (0..batch_size).collect();
+    let run = async |trainer: &mut Trainer, count: usize| {
+        let mut last = None;
+        for _ in 0..count {
+            last = Some(trainer.step(batch_tensor(&images, &indices, &trainer.device)).0);
+        }
+        match last {
+            Some(loss) => read_values([loss]).await.map(drop),
+            None => Ok(()),
+        }
+    };
+    run(&mut trainer, warmup).await?;
+    let start = Instant::now();
+    run(&mut trainer, steps.max(1)).await?;
+    Ok(start.elapsed().as_secs_f64() / steps.max(1) as f64)
+}
+
+/// The phases of a training step, in order.
+#[derive(Clone, Copy, Debug)]
+enum StepPhase {
+    Forward,
+    Metrics,
+    Backward,
+    Update,
+}
+
+/// Seconds spent in each phase of `steps` training steps ([`Trainer::profile`]).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct StepProfile {
+    pub steps: usize,
+    /// Gathering the batch's pixels and making the input tensor.
+    pub upload: f64,
+    /// Forward pass and loss.
+    pub forward: f64,
+    /// The rounded accuracy of the batch.
+    pub metrics: f64,
+    /// Back-propagation.
+    pub backward: f64,
+    /// The SGD update of every parameter.
+    pub update: f64,
 }
 
 /// Images per forward pass outside training: large enough to keep the device busy, small

@@ -146,3 +146,24 @@ fn codes_cover_every_image_in_chunks() {
     let alone = trainer.encode(&images.slice(1000..1001)).into_data().try_to_vec::<f32>().unwrap();
     assert!(alone.iter().zip(&values[1000 * 32..1001 * 32]).all(|(a, b)| (a - b).abs() < 1e-5));
 }
+
+#[test]
+fn step_timing_and_profile_measure_real_steps() {
+    let _turn = RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let per_step = block_on(model::seconds_per_step(&Device::flex(), 32, 2, 5)).unwrap();
+    assert!(per_step > 0.0 && per_step < 5.0, "{per_step} s per step");
+    // A bigger batch costs more per step: the timing measures work, not overhead alone.
+    let per_big_step = block_on(model::seconds_per_step(&Device::flex(), 512, 2, 5)).unwrap();
+    assert!(per_big_step > per_step, "batch 512: {per_big_step} s, batch 32: {per_step} s");
+
+    let mut trainer = Trainer::new(config(Experiment::Tied, 1, 0), &Device::flex()).unwrap();
+    let profile = trainer.profile(&synthetic(100, 12), 6);
+    assert_eq!(profile.steps, 6);
+    for phase in [profile.upload, profile.forward, profile.metrics, profile.backward, profile.update] {
+        assert!(phase > 0.0 && phase.is_finite());
+    }
+    // The profile trained the model for real.
+    let probe = synthetic(4, 13);
+    let codes = |trainer: &Trainer| trainer.encode(&probe).into_data().try_to_vec::<f32>().unwrap();
+    assert_ne!(codes(&trainer), codes(&Trainer::new(config(Experiment::Tied, 1, 0), &Device::flex()).unwrap()));
+}

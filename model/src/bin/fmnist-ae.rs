@@ -25,7 +25,7 @@ mod native {
     use futures_lite::future::block_on;
     use model::burn::prelude::Device;
     use model::data::{LabeledImages, source};
-    use model::embedding::{TsneConfig, knn_accuracy, trustworthiness, tsne};
+    use model::embedding::{Repulsion, TsneConfig, knn_accuracy, trustworthiness, tsne};
     use model::{EpochRecord, Experiment, TrainEvent, Trainer, TrainingConfig, read_values};
     use serde::Serialize;
 
@@ -55,6 +55,18 @@ mod native {
             experiment: Experiment,
             #[arg(long)]
             out: Option<PathBuf>,
+            /// Map the codes of a file an earlier `--out` wrote instead of training.
+            #[arg(long)]
+            codes: Option<PathBuf>,
+            /// How t-SNE approximates the repulsive forces.
+            #[arg(long, value_enum, default_value_t = RepulsionArg::BarnesHut)]
+            repulsion: RepulsionArg,
+            /// Barnes-Hut's accuracy/speed trade-off.
+            #[arg(long, default_value_t = 0.5)]
+            theta: f32,
+            /// Gradient-descent iterations (the first 250 with early exaggeration).
+            #[arg(long, default_value_t = 1000)]
+            iterations: usize,
             #[command(flatten)]
             run: RunArgs,
         },
@@ -70,6 +82,15 @@ mod native {
             /// Also write the figures to this JSON file.
             #[arg(long)]
             json: Option<PathBuf>,
+        },
+        /// Train all four experiments and write what the page shows before any training: for
+        /// each, `<experiment>.safetensors` (weights) and `<experiment>.json` (history, settings,
+        /// the t-SNE map of the test codes).
+        Pretrain {
+            #[arg(long, default_value = "public/pretrained")]
+            out: PathBuf,
+            #[command(flatten)]
+            run: RunArgs,
         },
         /// Train all four experiments and compare epochs 8-10 with the chapter's Keras run.
         Parity {
@@ -108,6 +129,14 @@ mod native {
     }
 
     #[derive(Clone, Copy, ValueEnum)]
+    enum RepulsionArg {
+        /// Barnes-Hut quadtree (scikit-learn's method).
+        BarnesHut,
+        /// FIt-SNE's grid interpolation.
+        Interpolated,
+    }
+
+    #[derive(Clone, Copy, ValueEnum)]
     enum Backend {
         /// burn's pure-Rust CPU backend.
         Flex,
@@ -126,8 +155,16 @@ mod native {
     pub fn main() -> ExitCode {
         let result = match Cli::parse().command {
             Command::Train { experiment, json, run } => train(experiment, json, &run).map(drop),
-            Command::Embed { experiment, out, run } => embed(experiment, out.as_deref(), &run),
+            Command::Embed { experiment, out, codes, repulsion, theta, iterations, run } => {
+                let repulsion = match repulsion {
+                    RepulsionArg::BarnesHut => Repulsion::BarnesHut { theta },
+                    RepulsionArg::Interpolated => Repulsion::Interpolated,
+                };
+                let config = TsneConfig { repulsion, iterations, ..TsneConfig::default() };
+                embed(experiment, out.as_deref(), codes.as_deref(), &config, &run)
+            }
             Command::Parity { reference, run } => parity(&reference, &run),
+            Command::Pretrain { out, run } => pretrain(&out, &run),
             Command::Bench { experiment, backend, data, json } => bench(experiment, backend, data.as_deref(), json.as_deref()),
         };
         match result {
@@ -197,18 +234,82 @@ mod native {
         Ok((trainer, data.test, records))
     }
 
-    fn embed(experiment: Experiment, out: Option<&Path>, run: &RunArgs) -> Result<(), String> {
-        let (trainer, test, _) = train(experiment, false, run)?;
-        let codes = block_on(read_values([trainer.encode(&test)])).map_err(|e| e.to_string())?.concat();
-        let dim = codes.len() / test.len();
+    fn pretrain(out: &Path, run: &RunArgs) -> Result<(), String> {
+        std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+        let commit = std::process::Command::new("git")
+            .args(["rev-parse", "--short", "HEAD"])
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_else(|| "unknown".into());
+        let command = std::env::args().collect::<Vec<_>>().join(" ");
+        for experiment in Experiment::ALL {
+            eprintln!("== {experiment}");
+            let (trainer, test, history) = train(experiment, false, run)?;
+            let codes = block_on(read_values([trainer.encode(&test)])).map_err(|e| e.to_string())?.concat();
+            let map = tsne(&codes, codes.len() / test.len(), &TsneConfig::default(), |_, _| {});
+            let config = trainer.config();
+            let record = model::weights::RunRecord {
+                experiment,
+                epochs: config.epochs,
+                batch_size: config.batch_size,
+                learning_rate: config.learning_rate,
+                seed: config.seed,
+                source: format!("`{command}` at commit {commit}"),
+                history,
+                // Two decimals are finer than a pixel of the drawn map.
+                map: map.iter().map(|v| (v * 100.0).round() / 100.0).collect(),
+            };
+            let metadata = [("experiment".to_string(), experiment.to_string()), ("source".to_string(), record.source.clone())];
+            let weights = block_on(trainer.weights(metadata.into_iter().collect())).map_err(|e| e.to_string())?;
+            let write = |name: String, bytes: &[u8]| {
+                let path = out.join(name);
+                std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))
+            };
+            write(format!("{experiment}.safetensors"), &weights)?;
+            write(format!("{experiment}.json"), serde_json::to_string(&record).expect("plain data").as_bytes())?;
+        }
+        eprintln!("wrote the four experiments' weights and records to {}", out.display());
+        Ok(())
+    }
+
+    /// The codes and labels `embed --out` writes.
+    #[derive(serde::Deserialize)]
+    struct CodesFile {
+        dim: usize,
+        codes: Vec<f32>,
+        labels: Vec<u8>,
+    }
+
+    fn embed(experiment: Experiment, out: Option<&Path>, codes_file: Option<&Path>, config: &TsneConfig, run: &RunArgs) -> Result<(), String> {
+        let CodesFile { dim, codes, labels } = match codes_file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
+            }
+            None => {
+                let (trainer, test, _) = train(experiment, false, run)?;
+                let codes = block_on(read_values([trainer.encode(&test)])).map_err(|e| e.to_string())?.concat();
+                CodesFile { dim: codes.len() / test.len(), codes, labels: test.labels().to_vec() }
+            }
+        };
+        if dim == 0 || codes.len() != dim * labels.len() {
+            return Err("the codes file's dim, codes and labels do not agree".into());
+        }
         let start = Instant::now();
-        let map = tsne(&codes, dim, &TsneConfig::default(), |_, _| {});
+        let mut affinities_seconds = None;
+        let map = tsne(&codes, dim, config, |_, _| {
+            affinities_seconds.get_or_insert(start.elapsed().as_secs_f64());
+        });
         let seconds = start.elapsed().as_secs_f64();
+        // Before the first iteration: neighbours and affinities; after it: the gradient descent.
+        println!("t-SNE: {:.1} s to the first iteration (neighbours, affinities)", affinities_seconds.unwrap_or(0.0));
         let trust = trustworthiness(&codes, dim, &map, 10);
-        let knn = knn_accuracy(&map, 2, test.labels(), 5);
-        println!("t-SNE of {} codes: {seconds:.1} s, trustworthiness (k=10) {trust:.4}, 5-NN accuracy in 2-D {knn:.4}", test.len());
+        let knn = knn_accuracy(&map, 2, &labels, 5);
+        println!("t-SNE of {} codes ({:?}, {} iterations): {seconds:.1} s, trustworthiness (k=10) {trust:.4}, 5-NN accuracy in 2-D {knn:.4}", labels.len(), config.repulsion, config.iterations);
         if let Some(path) = out {
-            let json = serde_json::json!({ "dim": dim, "codes": codes, "labels": test.labels(), "map": map, "seconds": seconds });
+            let json = serde_json::json!({ "dim": dim, "codes": codes, "labels": labels, "map": map, "seconds": seconds });
             std::fs::write(path, json.to_string()).map_err(|e| format!("{}: {e}", path.display()))?;
         }
         Ok(())
@@ -244,6 +345,12 @@ mod native {
             figures.insert(format!("ms_per_step_batch{batch}"), ms.into());
         }
         let mut trainer = Trainer::new(TrainingConfig::new(experiment.model_config()), &device).map_err(|e| e.to_string())?;
+        if matches!(backend, Backend::Flex) {
+            let profile = trainer.profile(&data.train, PROFILE_STEPS);
+            print_profile(&profile);
+            figures.insert("profile_batch32".into(), serde_json::to_value(&profile).expect("plain numbers"));
+        }
+        let mut trainer = Trainer::new(TrainingConfig::new(experiment.model_config()), &device).map_err(|e| e.to_string())?;
         let record = block_on(trainer.run_epoch(&data.train, &data.test, &mut quiet)).map_err(|e| e.to_string())?;
         println!("{experiment}, one epoch of {} images at batch 32 + validation on {}: {:.2} s", data.train.len(), data.test.len(), record.seconds);
         figures.insert("epoch_seconds".into(), record.seconds.into());
@@ -252,6 +359,24 @@ mod native {
             std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
         }
         Ok(())
+    }
+
+    /// Steps timed phase by phase (CPU only: a GPU backend's phases only queue work).
+    const PROFILE_STEPS: usize = 500;
+
+    fn print_profile(profile: &model::StepProfile) {
+        let phases = [
+            ("upload", profile.upload),
+            ("forward + loss", profile.forward),
+            ("accuracy", profile.metrics),
+            ("backward", profile.backward),
+            ("SGD update", profile.update),
+        ];
+        let total: f64 = phases.iter().map(|(_, s)| s).sum();
+        println!("where a batch-32 step's {:.3} ms go ({} steps):", total * 1e3 / profile.steps as f64, profile.steps);
+        for (name, seconds) in phases {
+            println!("  {name:<15} {:>6.3} ms  {:>4.1}%", seconds * 1e3 / profile.steps as f64, 100.0 * seconds / total);
+        }
     }
 
     /// Tolerances of the parity check, on the mean of epochs 8-10.

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Every benchmark in one run on this machine: the native CLI against PyTorch (1 thread), our
+# t-SNE against scikit-learn's, then the browser (bench/run.mjs): our page against
+# TensorFlow.js 4.22, a 10-epoch session (time to interactive, epoch time, peak JS heap, t-SNE
+# time) and the release wasm's size. Prints the README's table; writes bench/results.json.
+# Pass --webgpu to also time our (slow, software-adapter) WebGPU steps.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+
+ensure_wasm_target
+ensure_web_tools
+ensure_data
+mkdir -p bench/out
+
+echo "== release build of the page"
+trunk build --release --public-url ./
+
+echo "== native: our CLI (burn flex, 1 thread)"
+cargo run -p model --release --locked --bin fmnist-ae -- bench --json bench/out/native.json
+
+# The Python peers live in a virtual environment beside the build cache: PyTorch's wheel is
+# large, so it is installed once.
+venv="${BENCH_VENV:-$HOME/.cache/fmnist-ae/bench-venv}"
+if ! "$venv/bin/python" -c "import torch, sklearn" 2>/dev/null; then
+    ensure_debian_packages python3-venv
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet torch numpy scikit-learn
+fi
+echo "== native: PyTorch, 1 thread"
+"$venv/bin/python" bench/torch_peer.py --json | tee bench/out/pytorch.json
+
+echo "== t-SNE: ours against scikit-learn on the same codes"
+cargo run -p model --release --locked --bin fmnist-ae -- embed --experiment tied --out bench/out/codes.json
+"$venv/bin/python" bench/tsne_vs_sklearn.py bench/out/codes.json --json bench/out/tsne.json
+
+echo "== in the browser"
+command -v node >/dev/null || ensure_debian_packages nodejs npm
+ensure_debian_packages chromium
+cd bench
+npm ci --no-audit --no-fund
+node run.mjs "$@"
