@@ -1,22 +1,25 @@
 //! The page: owns every signal, starts the backend and the data, and runs training.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use model::burn::prelude::Device;
-use model::{EpochRecord, Progress, TrainError, Trainer};
+use model::weights::RunRecord;
+use model::{EpochRecord, Experiment, Progress, TrainError, Trainer, TrainingConfig};
 
 use crate::backend::{self, BackendInfo, BackendKind};
 use crate::components::{
     BackendNote, Controls, Curves, DataProgress, EmbeddingPanel, ErrorBanner, FinishedRun, HistoryTable, LivePoint,
-    Notices, ReconstructionPanel,
+    Notices, ReconstructionPanel, WeightsControls,
 };
 use crate::embedding::{self, MapState, Mapper};
 use crate::data::{self, Dataset, LoadProgress};
 use crate::run::{self, Command, Reconstructions, RunControl, RunEvent};
-use crate::settings::Settings;
+use crate::files;
+use crate::settings::{Panel, Settings};
 use crate::state::Phase;
 
 const SHOWN: usize = crate::components::RECONSTRUCTIONS_SHOWN;
@@ -30,6 +33,22 @@ struct Compute {
     trainer: Rc<RefCell<Option<Rc<Trainer>>>>,
     control: Rc<RefCell<Option<RunControl>>>,
     mapper: Mapper,
+    /// Bumped whenever something new is shown (a run starts, pretrained or imported weights):
+    /// a slower load that finishes later must not overwrite it.
+    shown_token: Rc<Cell<u64>>,
+    /// The record of what is shown, for "Save history".
+    record: Rc<RefCell<Option<RunRecord>>>,
+}
+
+impl Compute {
+    fn next_token(&self) -> u64 {
+        self.shown_token.set(self.shown_token.get() + 1);
+        self.shown_token.get()
+    }
+
+    fn is_current(&self, token: u64) -> bool {
+        self.shown_token.get() == token
+    }
 }
 
 fn url_settings() -> (Settings, Vec<String>) {
@@ -79,7 +98,8 @@ pub fn App() -> impl IntoView {
     let progress = RwSignal::new(None::<Progress>);
     let reconstructions = RwSignal::new(None::<Reconstructions>);
     let finished = RwSignal::new(Vec::<FinishedRun>::new());
-    let sample = RwSignal::new((0..SHOWN).collect::<Vec<_>>());
+    let sample = RwSignal::new(settings.with_untracked(|s| s.images.clone()).unwrap_or_else(|| (0..SHOWN).collect()));
+    let shown = RwSignal::new(None::<String>);
     let paused = RwSignal::new(false);
     let validating = RwSignal::new(None::<(usize, usize)>);
     let data_ready = RwSignal::new(false);
@@ -109,6 +129,8 @@ pub fn App() -> impl IntoView {
         };
         let control = RunControl::new();
         *compute.control.borrow_mut() = Some(control.clone());
+        let token = compute.next_token();
+        shown.set(Some(format!("Training {} from scratch here.", settings.experiment)));
         history.set(Vec::new());
         live.set(Vec::new());
         progress.set(None);
@@ -150,7 +172,21 @@ pub fn App() -> impl IntoView {
                 on_event,
             )
             .await;
+            let trained = trainer.epochs_done();
             *compute.trainer.borrow_mut() = Some(Rc::new(trainer));
+            if compute.is_current(token) {
+                shown.set(Some(format!("Trained here: {} ({trained} epochs, seed {}).", settings.experiment, settings.seed)));
+                *compute.record.borrow_mut() = Some(RunRecord {
+                    experiment: settings.experiment,
+                    epochs: trained,
+                    batch_size: settings.batch_size,
+                    learning_rate: settings.learning_rate,
+                    seed: settings.seed,
+                    source: "trained in the browser".into(),
+                    history: history.get_untracked(),
+                    map: Vec::new(),
+                });
+            }
             match result {
                 Ok(()) | Err(TrainError::Stopped) => phase.set(Phase::Done),
                 Err(e) => {
@@ -192,6 +228,7 @@ pub fn App() -> impl IntoView {
         let Some(test) = compute.dataset.borrow().test.clone() else { return };
         let indices = random_sample(SHOWN, test.len());
         sample.set(indices.clone());
+        settings.update(|s| s.images = Some(indices.clone()));
         // While training, the next epoch picks the new images up.
         if phase.get_untracked() == Phase::Training {
             return;
@@ -202,6 +239,167 @@ pub fn App() -> impl IntoView {
                 Ok(r) => reconstructions.set(Some(r)),
                 Err(e) => error.set(Some(format!("Could not draw reconstructions: {e}"))),
             }
+        });
+    });
+
+    // Shows a model that needs no training here: its history, reconstructions and map.
+    let show_model = move |trainer: Trainer, record: RunRecord, note: String, token: u64| {
+        let compute = compute.get_value();
+        let Some(test) = compute.dataset.borrow().test.clone() else { return };
+        let trainer = Rc::new(trainer);
+        *compute.trainer.borrow_mut() = Some(trainer.clone());
+        history.set(record.history.clone());
+        live.set(Vec::new());
+        progress.set(None);
+        validating.set(None);
+        error.set(None);
+        compute.mapper.stop();
+        let precomputed = record.map.len() == 2 * test.len();
+        map.set(precomputed.then(|| MapState {
+            points: record.map.clone(),
+            iteration: 1000,
+            total: 1000,
+            seconds: 0.0,
+            done: true,
+            precomputed: true,
+        }));
+        *compute.record.borrow_mut() = Some(record);
+        shown.set(Some(note));
+        if !precomputed {
+            start_map(&compute, map, error);
+        }
+        let indices = sample.get_untracked();
+        spawn_local(async move {
+            match run::reconstruct(&trainer, &test, &indices).await {
+                Ok(r) if compute.is_current(token) => reconstructions.set(Some(r)),
+                Ok(_) => {}
+                Err(e) => error.set(Some(format!("Could not draw reconstructions: {e}"))),
+            }
+        });
+    };
+
+    let show_pretrained = move |experiment: Experiment| {
+        let compute = compute.get_value();
+        let token = compute.next_token();
+        spawn_local(async move {
+            let loaded = files::fetch_pretrained(experiment).await;
+            // Training may have started, or another experiment been picked, meanwhile.
+            if !compute.is_current(token) || phase.get_untracked() == Phase::Training {
+                return;
+            }
+            let Some((device, _)) = compute.device.borrow().clone() else { return };
+            let shown_model = loaded.and_then(|(weights, record)| {
+                let config = TrainingConfig::new(experiment.model_config())
+                    .with_epochs(record.epochs)
+                    .with_batch_size(record.batch_size)
+                    .with_learning_rate(record.learning_rate)
+                    .with_seed(record.seed);
+                let trainer = Trainer::from_weights(config, &weights, record.epochs, &device).map_err(|e| e.to_string())?;
+                Ok((trainer, record))
+            });
+            match shown_model {
+                Ok((trainer, record)) => {
+                    let note = format!(
+                        "Pretrained: {experiment}, {} epochs, seed {} (trained with {}). Press Train to train it from scratch here.",
+                        record.epochs, record.seed, record.source
+                    );
+                    show_model(trainer, record, note, token);
+                }
+                Err(e) => {
+                    shown.set(None);
+                    notices.update(|n| n.push(format!("No pretrained {experiment} model to show ({e}). Press Train to train one.")));
+                    history.set(Vec::new());
+                    reconstructions.set(None);
+                    map.set(None);
+                }
+            }
+        });
+    };
+
+    // Picking another experiment when no run is going shows its pretrained model.
+    Effect::new(move |previous: Option<Experiment>| {
+        let experiment = settings.with(|s| s.experiment);
+        if previous.is_some_and(|p| p != experiment) && data_ready.get_untracked() && phase.get_untracked() != Phase::Training {
+            show_pretrained(experiment);
+        }
+        experiment
+    });
+
+    // The URL always holds the settings, so the address bar is a link to this view.
+    Effect::new(move |_| {
+        let query = settings.with(|s| s.to_query());
+        let Some(window) = web_sys::window() else { return };
+        let Ok(params) = web_sys::UrlSearchParams::new() else { return };
+        for (key, value) in &query {
+            params.append(key, value);
+        }
+        let search = String::from(params.to_string());
+        let path = window.location().pathname().unwrap_or_default();
+        let url = if search.is_empty() { path } else { format!("{path}?{search}") };
+        if let Ok(history) = window.history() {
+            let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
+        }
+    });
+
+    let can_save = Signal::derive(move || shown.get().is_some() && phase.get() != Phase::Training);
+    let can_load = Signal::derive(move || data_ready.get() && phase.get() != Phase::Training);
+    let on_save_weights = Callback::new(move |()| {
+        let compute = compute.get_value();
+        let Some(trainer) = compute.trainer.borrow().clone() else { return };
+        let name = settings.with_untracked(|s| s.experiment).to_string();
+        let source = compute.record.borrow().as_ref().map(|r| r.source.clone()).unwrap_or_default();
+        spawn_local(async move {
+            let metadata: HashMap<String, String> = [("experiment".to_string(), name.clone()), ("source".to_string(), source)].into();
+            let saved = trainer.weights(metadata).await.map_err(|e| e.to_string());
+            if let Err(e) = saved.and_then(|bytes| files::download(&format!("{name}.safetensors"), &bytes, "application/octet-stream")) {
+                error.set(Some(format!("Could not save the weights: {e}")));
+            }
+        });
+    });
+    let on_save_history = Callback::new(move |()| {
+        let compute = compute.get_value();
+        let Some(record) = compute.record.borrow().clone() else { return };
+        let json = serde_json::to_string_pretty(&record).unwrap_or_default();
+        if let Err(e) = files::download(&format!("{}-history.json", record.experiment), json.as_bytes(), "application/json") {
+            error.set(Some(format!("Could not save the history: {e}")));
+        }
+    });
+    let on_load = Callback::new(move |file: web_sys::File| {
+        let compute = compute.get_value();
+        let experiment = settings.with_untracked(|s| s.experiment);
+        spawn_local(async move {
+            let name = file.name();
+            let loaded = files::read(&file).await.and_then(|bytes| {
+                let Some((device, kind)) = compute.device.borrow().clone() else { return Err("the page is still starting".into()) };
+                let config = run::training_config(&settings.get_untracked(), kind);
+                Trainer::from_weights(config, &bytes, 0, &device).map_err(|e| e.to_string())
+            });
+            match loaded {
+                Ok(trainer) => {
+                    let token = compute.next_token();
+                    let record = RunRecord {
+                        experiment,
+                        epochs: 0,
+                        batch_size: trainer.config().batch_size,
+                        learning_rate: trainer.config().learning_rate,
+                        seed: trainer.config().seed,
+                        source: format!("weights loaded from {name}"),
+                        history: Vec::new(),
+                        map: Vec::new(),
+                    };
+                    show_model(trainer, record, format!("Loaded {experiment} weights from {name}."), token);
+                }
+                Err(e) => error.set(Some(format!("Could not load {name} as {experiment} weights: {e}. Nothing was changed."))),
+            }
+        });
+    });
+    let on_copy_link = Callback::new(move |()| {
+        let Some(window) = web_sys::window() else { return };
+        let href = window.location().href().unwrap_or_default();
+        let _ = window.navigator().clipboard().write_text(&href);
+        notices.update(|n| {
+            n.retain(|line| !line.starts_with("Link copied"));
+            n.push(format!("Link copied: {href}"));
         });
     });
 
@@ -226,6 +424,8 @@ pub fn App() -> impl IntoView {
                 phase.set(Phase::Ready);
                 if autostart {
                     start_training();
+                } else {
+                    show_pretrained(settings.with_untracked(|s| s.experiment));
                 }
             }
         })
@@ -265,37 +465,41 @@ pub fn App() -> impl IntoView {
     let experiment = Signal::derive(move || settings.get().experiment);
     let epochs = Signal::derive(move || settings.get().epochs);
 
+    // Parts a course page left out with hide=; fixed at load.
+    let hidden = move |panel: Panel| !settings.with_untracked(|s| s.shows(panel));
+
     view! {
-        <header>
+        <header class:omitted=hidden(Panel::Header)>
             <h1>"See autoencoders learn"</h1>
             <p class="lede">
                 "Four stacked autoencoders from the textbook chapter, trained on Fashion-MNIST right here in your browser."
             </p>
         </header>
         <main>
-            <section class="panel controls" aria-label="Settings">
+            <section class="panel controls" aria-label="Settings" class:omitted=hidden(Panel::Controls)>
                 <Controls settings phase paused data_ready on_train on_pause on_stop />
+                <WeightsControls can_save can_load shown on_save_weights on_save_history on_load on_copy_link />
             </section>
-            <section class="panel status" aria-label="Status">
+            <section class="panel status" aria-label="Status" class:omitted=hidden(Panel::Status)>
                 <BackendNote backend />
                 <DataProgress load />
                 <p class="status-line" aria-live="polite" data-testid="status">{status}</p>
                 <Notices notices />
                 <ErrorBanner error />
             </section>
-            <section class="panel curves" aria-label="Learning curves">
+            <section class="panel curves" aria-label="Learning curves" class:omitted=hidden(Panel::Curves)>
                 <h2>"Learning curves"</h2>
                 <Curves live history finished epochs experiment />
             </section>
-            <section class="panel recon" aria-label="Reconstructions">
+            <section class="panel recon" aria-label="Reconstructions" class:omitted=hidden(Panel::Reconstructions)>
                 <h2>"Reconstructions"</h2>
                 <ReconstructionPanel reconstructions on_other_images />
             </section>
-            <section class="panel embed" aria-label="Embedding">
+            <section class="panel embed" aria-label="Embedding" class:omitted=hidden(Panel::Map)>
                 <h2>"Map of the codes"</h2>
                 <EmbeddingPanel map test=test_images />
             </section>
-            <section class="panel table" aria-label="History">
+            <section class="panel table" aria-label="History" class:omitted=hidden(Panel::Table)>
                 <HistoryTable history />
             </section>
         </main>

@@ -89,7 +89,7 @@ async fn fetch_shard(entry: &ShardEntry, progress: &mut LoadProgress) -> Result<
     Ok(shard)
 }
 
-async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
+pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
     let window = web_sys::window().ok_or("no window")?;
     let failed = |why: String| format!("could not load {url}: {why}");
     let response = JsFuture::from(window.fetch_with_str(url)).await.map_err(|e| failed(describe(&e)))?;

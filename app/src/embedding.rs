@@ -25,6 +25,8 @@ pub struct MapState {
     /// Time in the worker so far.
     pub seconds: f64,
     pub done: bool,
+    /// Shipped with pretrained weights rather than computed here.
+    pub precomputed: bool,
 }
 
 /// The codes of every test image, read back without blocking, a chunk at a time so the page
@@ -106,6 +108,7 @@ fn read_reply(reply: &JsValue) -> Result<MapState, String> {
             total: number("total"),
             seconds: field("seconds").as_f64().unwrap_or(0.0),
             done: kind == "done",
+            precomputed: false,
         }),
         Some("error") => Err(field("message").as_string().unwrap_or_else(|| "t-SNE failed".into())),
         _ => Err("the t-SNE worker sent something unexpected".into()),

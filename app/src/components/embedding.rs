@@ -43,6 +43,7 @@ pub fn EmbeddingPanel(map: RwSignal<Option<MapState>>, test: RwSignal<Option<Rc<
 
     let status = move || match map.get() {
         None => "The map of the 10,000 test codes appears when training finishes.".to_string(),
+        Some(m) if m.precomputed => format!("t-SNE of the {} test codes of the pretrained model (computed when it was trained).", m.points.len() / 2),
         Some(m) if m.done => format!("t-SNE of the {} test codes, {} iterations in {:.1} s.", m.points.len() / 2, m.total, m.seconds),
         Some(m) => format!("t-SNE: iteration {} of {}…", m.iteration, m.total),
     };

@@ -6,6 +6,7 @@ mod embedding;
 mod history_table;
 mod reconstructions;
 mod status;
+mod weights;
 
 pub use controls::Controls;
 pub use curves::{Curves, FinishedRun, LivePoint};
@@ -13,3 +14,4 @@ pub use embedding::EmbeddingPanel;
 pub use history_table::HistoryTable;
 pub use reconstructions::{ReconstructionPanel, SHOWN as RECONSTRUCTIONS_SHOWN};
 pub use status::{BackendNote, DataProgress, ErrorBanner, Notices};
+pub use weights::WeightsControls;

@@ -243,7 +243,8 @@ mod native {
             .filter(|o| o.status.success())
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
             .unwrap_or_else(|| "unknown".into());
-        let command = std::env::args().collect::<Vec<_>>().join(" ");
+        let arguments: Vec<String> = std::env::args().skip(1).collect();
+        let command = format!("fmnist-ae {}", arguments.join(" "));
         for experiment in Experiment::ALL {
             eprintln!("== {experiment}");
             let (trainer, test, history) = train(experiment, false, run)?;
