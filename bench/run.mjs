@@ -80,7 +80,8 @@ async function session() {
   const full = rows.slice(1).map((r) => r.seconds);
   return {
     backend: backend.trim(),
-    time_to_interactive_ms: times.ready,
+    // With autostart, "ready" can turn into "training" before the observer runs.
+    time_to_interactive_ms: times.ready ?? times.training,
     full_epoch_seconds: full.reduce((a, b) => a + b, 0) / full.length,
     peak_js_heap_mb: peakHeap / 2 ** 20,
     tsne_seconds: Number(mapText.match(/iterations in ([\d.]+) s/)[1]),

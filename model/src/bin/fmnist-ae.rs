@@ -59,7 +59,7 @@ mod native {
             #[arg(long)]
             codes: Option<PathBuf>,
             /// How t-SNE approximates the repulsive forces.
-            #[arg(long, value_enum, default_value_t = RepulsionArg::BarnesHut)]
+            #[arg(long, value_enum, default_value_t = RepulsionArg::Interpolated)]
             repulsion: RepulsionArg,
             /// Barnes-Hut's accuracy/speed trade-off.
             #[arg(long, default_value_t = 0.5)]
@@ -132,7 +132,7 @@ mod native {
     enum RepulsionArg {
         /// Barnes-Hut quadtree (scikit-learn's method).
         BarnesHut,
-        /// FIt-SNE's grid interpolation.
+        /// FIt-SNE's grid interpolation (the page's).
         Interpolated,
     }
 
