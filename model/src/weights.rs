@@ -108,7 +108,10 @@ pub fn from_safetensors(config: &AutoencoderConfig, bytes: &[u8], device: &Devic
     let file = SafeTensors::deserialize(bytes).map_err(|e| WeightsError::Format(e.to_string()))?;
     let mut model = config.init(device);
     let expected: Vec<Entry> = model.entries().into_iter().map(|(entry, _)| entry).collect();
-    for name in file.names() {
+    // Sorted: the file's own order is a hash map's, and the message should not vary.
+    let mut names = file.names();
+    names.sort_unstable();
+    for name in names {
         if !expected.iter().any(|entry| entry.name == name) {
             return Err(WeightsError::Unexpected(name.to_string()));
         }
