@@ -8,9 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 
-ensure_wasm_target
-ensure_web_tools
-ensure_data
+ensure_page_prerequisites
 mkdir -p bench/out
 
 echo "== release build of the page"

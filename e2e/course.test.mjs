@@ -1,24 +1,13 @@
 // Course use: pretrained models on load, saving and loading weights, links that hold the
 // settings, and hide= for pages that embed only part of the page.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ARTIFACTS, history, inkShare, launch, openPage, screenshot, serve, waitForState } from './harness.mjs';
+import { ARTIFACTS, history, inkShare, openPage, pageSession, screenshot, waitForState } from './harness.mjs';
 
 const MINUTE = 60_000;
-let server;
-let browser;
-
-before(async () => {
-  server = await serve();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const session = pageSession();
 
 async function shownText(page, pattern) {
   await page.waitForFunction((source) => new RegExp(source).test(document.querySelector('[data-testid=shown]')?.textContent ?? ''), pattern.source, { timeout: 2 * MINUTE });
@@ -26,7 +15,7 @@ async function shownText(page, pattern) {
 }
 
 test('shows the pretrained model at once, and each experiment when picked', async () => {
-  const page = await openPage(browser, server.url);
+  const page = await openPage(session.browser, session.server.url);
   await waitForState(page, ['ready'], 2 * MINUTE);
   const note = await shownText(page, /Pretrained: stacked/);
   assert.match(note, /10 epochs, seed 0 \(trained with `fmnist-ae pretrain/);
@@ -55,7 +44,7 @@ test('shows the pretrained model at once, and each experiment when picked', asyn
 });
 
 test('saves weights and history, loads them back, and refuses a bad file without changing anything', async () => {
-  const page = await openPage(browser, `${server.url}?experiment=tied`);
+  const page = await openPage(session.browser, `${session.server.url}?experiment=tied`);
   await waitForState(page, ['ready'], 2 * MINUTE);
   await shownText(page, /Pretrained: tied/);
 
@@ -97,7 +86,7 @@ test('saves weights and history, loads them back, and refuses a bad file without
 
 test('a link restores the settings; hide= leaves parts out', async () => {
   const query = 'experiment=dropout&dropout=0.3&lr=0.75&seed=4&hide=header,table&images=10,20,30,40,50,60';
-  const page = await openPage(browser, `${server.url}?${query}`);
+  const page = await openPage(session.browser, `${session.server.url}?${query}`);
   await waitForState(page, ['ready'], 2 * MINUTE);
   await shownText(page, /Pretrained: dropout/);
   assert.equal(await page.isVisible('header'), false);

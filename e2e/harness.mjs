@@ -1,6 +1,7 @@
 // Shared by the e2e tests: a static server for dist/ on 127.0.0.1, Debian's Chromium with
 // WebGPU (SwiftShader here), and helpers that read the page's state.
 import { createServer } from 'node:http';
+import { after, before } from 'node:test';
 import { readFile, mkdir } from 'node:fs/promises';
 import { extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,6 +46,23 @@ export async function serve(root = DIST) {
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${server.address().port}${prefix}`;
   return { url, close: () => new Promise((resolve) => server.close(resolve)) };
+}
+
+/**
+ * For a test file: serves dist/ and launches Chromium before its tests and closes both after.
+ * The returned object holds `server` and `browser` once the tests run.
+ */
+export function pageSession() {
+  const session = {};
+  before(async () => {
+    session.server = await serve();
+    session.browser = await launch();
+  });
+  after(async () => {
+    await session.browser?.close();
+    await session.server?.close();
+  });
+  return session;
 }
 
 export async function launch() {

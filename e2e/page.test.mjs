@@ -1,25 +1,14 @@
 // The page end to end: train in headless Chromium on each backend, and fail clearly on bad data.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { history, inkShare, launch, longestTaskSince, openPage, screenshot, serve, waitForState } from './harness.mjs';
+import { history, inkShare, longestTaskSince, openPage, pageSession, screenshot, waitForState } from './harness.mjs';
 
 const TEN_MINUTES = 600_000;
-let server;
-let browser;
-
-before(async () => {
-  server = await serve();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const session = pageSession();
 
 async function trainsDenoising(backend, expectedLabel) {
   const query = `experiment=denoising&epochs=1&train_limit=2048&autostart=1${backend ? `&backend=${backend}` : ''}`;
-  const page = await openPage(browser, `${server.url}?${query}`);
+  const page = await openPage(session.browser, `${session.server.url}?${query}`);
   const state = await waitForState(page, ['done', 'error'], TEN_MINUTES);
   await screenshot(page, `denoising-${backend ?? 'auto'}`);
   const error = await page.$eval('[data-testid=error]', (e) => e.textContent).catch(() => null);
@@ -54,7 +43,7 @@ test('trains on the CPU backend when the URL asks for it', async () => {
 });
 
 test('maps the test codes with t-SNE while the page stays responsive', async () => {
-  const page = await openPage(browser, `${server.url}?experiment=tied&epochs=1&train_limit=4096&backend=cpu&autostart=1`);
+  const page = await openPage(session.browser, `${session.server.url}?experiment=tied&epochs=1&train_limit=4096&backend=cpu&autostart=1`);
   await waitForState(page, ['training', 'done', 'error'], 120_000);
   const trainingStarted = await page.evaluate(() => performance.now());
   assert.equal(await waitForState(page, ['done', 'error'], TEN_MINUTES), 'done');
@@ -111,14 +100,14 @@ test('trains on WebGPU when the URL asks for it', async () => {
 });
 
 test('a corrupted shard ends in a clear error', async () => {
-  const page = await openPage(browser, 'about:blank');
+  const page = await openPage(session.browser, 'about:blank');
   await page.route('**/data/fashion-mnist/test-00.bin.gz', async (route) => {
     const response = await route.fetch();
     const body = Buffer.from(await response.body());
     body[body.length >> 1] ^= 0x40;
     await route.fulfill({ response, body });
   });
-  await page.goto(`${server.url}?autostart=1`);
+  await page.goto(`${session.server.url}?autostart=1`);
   const state = await waitForState(page, ['error', 'done'], 120_000);
   await screenshot(page, 'corrupted-shard');
   assert.equal(state, 'error');
@@ -129,7 +118,7 @@ test('a corrupted shard ends in a clear error', async () => {
 });
 
 test('a bad URL parameter is explained and falls back to its default', async () => {
-  const page = await openPage(browser, `${server.url}?epochs=lots&experiment=tied`);
+  const page = await openPage(session.browser, `${session.server.url}?epochs=lots&experiment=tied`);
   await waitForState(page, ['ready', 'error'], 120_000);
   const notices = await page.textContent('[data-testid=notices]');
   assert.match(notices, /epochs="lots" ignored/);
@@ -139,7 +128,7 @@ test('a bad URL parameter is explained and falls back to its default', async () 
 });
 
 test('Pause holds training, Resume continues it, Stop ends it and keeps the results', async () => {
-  const page = await openPage(browser, `${server.url}?experiment=stacked&epochs=5&train_limit=8000&backend=cpu&autostart=1`);
+  const page = await openPage(session.browser, `${session.server.url}?experiment=stacked&epochs=5&train_limit=8000&backend=cpu&autostart=1`);
   await waitForState(page, ['training'], 120_000);
   await page.waitForFunction(() => /step \d+ of/.test(document.querySelector('[data-testid=status]').textContent));
   await page.click('[data-testid=pause]');

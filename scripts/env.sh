@@ -53,3 +53,11 @@ ensure_data() {
     [ -n "${FASHION_MNIST_DIR:-}" ] || ensure_debian_packages dataset-fashion-mnist
     cargo run -p model --release --locked --bin fmnist-data -- --out "$DATA_DIR"
 }
+
+# Everything a release build of the page needs: the wasm32 target, trunk and wasm-bindgen-cli,
+# and the shards.
+ensure_page_prerequisites() {
+    ensure_wasm_target
+    ensure_web_tools
+    ensure_data
+}

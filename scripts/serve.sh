@@ -5,7 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 
-ensure_wasm_target
-ensure_web_tools
-ensure_data
+ensure_page_prerequisites
 exec trunk serve --release "$@"

@@ -1,7 +1,6 @@
 //! The page: owns every signal, starts the backend and the data, and runs training.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use leptos::prelude::*;
@@ -98,7 +97,8 @@ pub fn App() -> impl IntoView {
     let progress = RwSignal::new(None::<Progress>);
     let reconstructions = RwSignal::new(None::<Reconstructions>);
     let finished = RwSignal::new(Vec::<FinishedRun>::new());
-    let sample = RwSignal::new(settings.with_untracked(|s| s.images.clone()).unwrap_or_else(|| (0..SHOWN).collect()));
+    // The test images to reconstruct live in the settings (and so in the URL).
+    let sample = move || settings.with_untracked(|s| s.images.clone()).unwrap_or_else(|| (0..SHOWN).collect::<Vec<_>>());
     let shown = RwSignal::new(None::<String>);
     let paused = RwSignal::new(false);
     let validating = RwSignal::new(None::<(usize, usize)>);
@@ -167,26 +167,17 @@ pub fn App() -> impl IntoView {
                 &mut trainer,
                 &settings,
                 move || dataset.borrow().clone(),
-                move || sample.get_untracked(),
+                sample,
                 &control,
                 on_event,
             )
             .await;
-            let trained = trainer.epochs_done();
-            *compute.trainer.borrow_mut() = Some(Rc::new(trainer));
             if compute.is_current(token) {
-                shown.set(Some(format!("Trained here: {} ({trained} epochs, seed {}).", settings.experiment, settings.seed)));
-                *compute.record.borrow_mut() = Some(RunRecord {
-                    experiment: settings.experiment,
-                    epochs: trained,
-                    batch_size: settings.batch_size,
-                    learning_rate: settings.learning_rate,
-                    seed: settings.seed,
-                    source: "trained in the browser".into(),
-                    history: history.get_untracked(),
-                    map: Vec::new(),
-                });
+                let record = RunRecord::of(&trainer, settings.experiment, "trained in the browser".into(), history.get_untracked());
+                shown.set(Some(format!("Trained here: {} ({} epochs, seed {}).", record.experiment, record.epochs, record.seed)));
+                *compute.record.borrow_mut() = Some(record);
             }
+            *compute.trainer.borrow_mut() = Some(Rc::new(trainer));
             match result {
                 Ok(()) | Err(TrainError::Stopped) => phase.set(Phase::Done),
                 Err(e) => {
@@ -227,7 +218,6 @@ pub fn App() -> impl IntoView {
         let compute = compute.get_value();
         let Some(test) = compute.dataset.borrow().test.clone() else { return };
         let indices = random_sample(SHOWN, test.len());
-        sample.set(indices.clone());
         settings.update(|s| s.images = Some(indices.clone()));
         // While training, the next epoch picks the new images up.
         if phase.get_untracked() == Phase::Training {
@@ -268,7 +258,7 @@ pub fn App() -> impl IntoView {
         if !precomputed {
             start_map(&compute, map, error);
         }
-        let indices = sample.get_untracked();
+        let indices = sample();
         spawn_local(async move {
             match run::reconstruct(&trainer, &test, &indices).await {
                 Ok(r) if compute.is_current(token) => reconstructions.set(Some(r)),
@@ -346,12 +336,11 @@ pub fn App() -> impl IntoView {
     let on_save_weights = Callback::new(move |()| {
         let compute = compute.get_value();
         let Some(trainer) = compute.trainer.borrow().clone() else { return };
-        let name = settings.with_untracked(|s| s.experiment).to_string();
-        let source = compute.record.borrow().as_ref().map(|r| r.source.clone()).unwrap_or_default();
+        let Some(record) = compute.record.borrow().clone() else { return };
         spawn_local(async move {
-            let metadata: HashMap<String, String> = [("experiment".to_string(), name.clone()), ("source".to_string(), source)].into();
-            let saved = trainer.weights(metadata).await.map_err(|e| e.to_string());
-            if let Err(e) = saved.and_then(|bytes| files::download(&format!("{name}.safetensors"), &bytes, "application/octet-stream")) {
+            let saved = trainer.weights(&record).await.map_err(|e| e.to_string());
+            let name = format!("{}.safetensors", record.experiment);
+            if let Err(e) = saved.and_then(|bytes| files::download(&name, &bytes, "application/octet-stream")) {
                 error.set(Some(format!("Could not save the weights: {e}")));
             }
         });
@@ -377,16 +366,7 @@ pub fn App() -> impl IntoView {
             match loaded {
                 Ok(trainer) => {
                     let token = compute.next_token();
-                    let record = RunRecord {
-                        experiment,
-                        epochs: 0,
-                        batch_size: trainer.config().batch_size,
-                        learning_rate: trainer.config().learning_rate,
-                        seed: trainer.config().seed,
-                        source: format!("weights loaded from {name}"),
-                        history: Vec::new(),
-                        map: Vec::new(),
-                    };
+                    let record = RunRecord::of(&trainer, experiment, format!("weights loaded from {name}"), Vec::new());
                     show_model(trainer, record, format!("Loaded {experiment} weights from {name}."), token);
                 }
                 Err(e) => error.set(Some(format!("Could not load {name} as {experiment} weights: {e}. Nothing was changed."))),

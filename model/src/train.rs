@@ -149,9 +149,11 @@ impl Trainer {
         Ok(trainer)
     }
 
-    /// The model's weights as a `.safetensors` file, with `metadata` in its header.
-    pub async fn weights(&self, metadata: std::collections::HashMap<String, String>) -> Result<Vec<u8>, TrainError> {
-        crate::weights::to_safetensors(&self.model(), &self.config.model, metadata).await
+    /// The model's weights as a `.safetensors` file; its header names `record`'s experiment and
+    /// source.
+    pub async fn weights(&self, record: &crate::weights::RunRecord) -> Result<Vec<u8>, TrainError> {
+        let metadata = [("experiment".to_string(), record.experiment.to_string()), ("source".to_string(), record.source.clone())];
+        crate::weights::to_safetensors(&self.model(), &self.config.model, metadata.into()).await
     }
 
     pub fn config(&self) -> &TrainingConfig {

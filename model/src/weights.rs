@@ -52,6 +52,23 @@ pub struct RunRecord {
     pub map: Vec<f32>,
 }
 
+impl RunRecord {
+    /// The record of `trainer`'s run so far: its settings and epochs, no map.
+    pub fn of(trainer: &crate::Trainer, experiment: crate::Experiment, source: String, history: Vec<crate::EpochRecord>) -> Self {
+        let config = trainer.config();
+        Self {
+            experiment,
+            epochs: trainer.epochs_done(),
+            batch_size: config.batch_size,
+            learning_rate: config.learning_rate,
+            seed: config.seed,
+            source,
+            history,
+            map: Vec::new(),
+        }
+    }
+}
+
 /// A parameter's name and shape in the file.
 struct Entry {
     name: String,
@@ -161,7 +178,7 @@ mod tests {
     fn codes(model: &Autoencoder) -> Vec<f32> {
         let device = Device::flex();
         let images = Tensor::<2>::ones([2, 784], &device).mul_scalar(0.5);
-        model.encode(images).into_data().to_vec().unwrap()
+        model.encode(images).into_data().try_to_vec::<f32>().unwrap()
     }
 
     #[test]

@@ -250,20 +250,13 @@ mod native {
             let (trainer, test, history) = train(experiment, false, run)?;
             let codes = block_on(read_values([trainer.encode(&test)])).map_err(|e| e.to_string())?.concat();
             let map = tsne(&codes, codes.len() / test.len(), &TsneConfig::default(), |_, _| {});
-            let config = trainer.config();
+            let source = format!("`{command}` at commit {commit}");
             let record = model::weights::RunRecord {
-                experiment,
-                epochs: config.epochs,
-                batch_size: config.batch_size,
-                learning_rate: config.learning_rate,
-                seed: config.seed,
-                source: format!("`{command}` at commit {commit}"),
-                history,
                 // Two decimals are finer than a pixel of the drawn map.
                 map: map.iter().map(|v| (v * 100.0).round() / 100.0).collect(),
+                ..model::weights::RunRecord::of(&trainer, experiment, source, history)
             };
-            let metadata = [("experiment".to_string(), experiment.to_string()), ("source".to_string(), record.source.clone())];
-            let weights = block_on(trainer.weights(metadata.into_iter().collect())).map_err(|e| e.to_string())?;
+            let weights = block_on(trainer.weights(&record)).map_err(|e| e.to_string())?;
             let write = |name: String, bytes: &[u8]| {
                 let path = out.join(name);
                 std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))
