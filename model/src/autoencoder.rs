@@ -4,6 +4,7 @@
 use burn::nn::{Dropout, DropoutConfig, GaussianNoise, GaussianNoiseConfig, Initializer, Linear, LinearConfig};
 use burn::module::Param;
 use burn::prelude::*;
+use burn::tensor::Distribution;
 use burn::tensor::activation::{relu, sigmoid};
 use burn::tensor::module::linear;
 
@@ -65,6 +66,21 @@ impl AutoencoderConfig {
         Ok(())
     }
 
+    /// The size of the codes: the last encoder layer's width.
+    pub fn code_size(&self) -> usize {
+        self.layer_sizes.last().copied().unwrap_or(0)
+    }
+
+    /// Trainable numbers: each encoder layer's kernel and bias, each decoder layer's bias, and
+    /// the decoder's kernels unless they are tied (so tied models have about half).
+    pub fn parameter_count(&self) -> usize {
+        let kernels: usize = self.layer_sizes.windows(2).map(|w| w[0] * w[1]).sum();
+        let encoder_biases: usize = self.layer_sizes.iter().skip(1).sum();
+        let decoder_biases: usize = self.layer_sizes.iter().rev().skip(1).sum();
+        let decoder_kernels = if self.tied { 0 } else { kernels };
+        kernels + encoder_biases + decoder_biases + decoder_kernels
+    }
+
     /// Builds the model on `device`. Call [`check`](Self::check) first: bad sizes panic here.
     pub fn init(&self, device: &Device) -> Autoencoder {
         let sizes = &self.layer_sizes;
@@ -87,6 +103,21 @@ impl AutoencoderConfig {
             dropout: (self.dropout_rate > 0.0).then(|| DropoutConfig::new(self.dropout_rate).init()),
         }
     }
+}
+
+/// `images` with Gaussian noise added, then dropout with inverted scaling, at the given levels:
+/// what [`Autoencoder::corrupt`] does in training, at any level and outside training.
+pub(crate) fn corrupt(images: Tensor<2>, corruption: crate::latent::Corruption) -> Tensor<2> {
+    let (shape, device) = (images.shape(), images.device());
+    let mut seen = images;
+    if corruption.noise_stddev > 0.0 {
+        seen = seen + Tensor::random(shape.clone(), Distribution::Normal(0.0, corruption.noise_stddev), &device);
+    }
+    if corruption.dropout_rate > 0.0 {
+        let keep = 1.0 - corruption.dropout_rate;
+        seen = seen * Tensor::random(shape, Distribution::Bernoulli(keep), &device).div_scalar(keep);
+    }
+    seen
 }
 
 fn dense(d_input: usize, d_output: usize, device: &Device) -> Linear {
@@ -149,8 +180,6 @@ impl Autoencoder {
 
 #[cfg(test)]
 mod tests {
-    use burn::tensor::Distribution;
-
     use super::*;
     use crate::Experiment;
 
@@ -161,7 +190,12 @@ mod tests {
     #[test]
     fn parameter_counts_match_keras() {
         let device = Device::flex();
-        let count = |e: Experiment| e.model_config().init(&device).num_params();
+        let count = |e: Experiment| {
+            let config = e.model_config();
+            let count = config.init(&device).num_params();
+            assert_eq!(config.parameter_count(), count, "{e}");
+            count
+        };
         assert_eq!(count(Experiment::Stacked), 222_384);
         assert_eq!(count(Experiment::Tied), 111_792);
         assert_eq!(count(Experiment::Denoising), 111_792);
@@ -241,6 +275,21 @@ mod tests {
         let inference = model.valid();
         let x = x.inner();
         assert_eq!(values(inference.corrupt(x.clone())), values(x));
+    }
+
+    #[test]
+    fn corruption_at_any_level_outside_training() {
+        let device = Device::flex();
+        let x = Tensor::<2>::full([100, 784], 0.25, &device);
+        let level = |noise_stddev, dropout_rate| values(corrupt(x.clone(), crate::latent::Corruption { noise_stddev, dropout_rate }));
+        assert_eq!(level(0.0, 0.0), values(x.clone()));
+        let noisy = level(0.5, 0.0);
+        let std = (noisy.iter().map(|v| (v - 0.25).powi(2)).sum::<f32>() / noisy.len() as f32).sqrt();
+        assert!((std - 0.5).abs() < 0.01, "std {std}");
+        let masked = level(0.0, 0.75);
+        let dropped = masked.iter().filter(|&&v| v == 0.0).count() as f32 / masked.len() as f32;
+        assert!((dropped - 0.75).abs() < 0.01, "dropped {dropped}");
+        assert!(masked.iter().all(|&v| v == 0.0 || (v - 1.0).abs() < 1e-5));
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod autoencoder;
 pub mod embedding;
 pub mod data;
 mod experiment;
+pub mod latent;
 pub mod loss;
 mod train;
 pub mod weights;

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use web_time::Instant;
 
 use crate::data::{IMAGE_PIXELS, LabeledImages};
+use crate::latent::Corruption;
 use crate::loss::{binary_cross_entropy_with_logits, rounded_accuracy_of_logits};
 use crate::{Autoencoder, AutoencoderConfig, ConfigError};
 
@@ -80,7 +81,7 @@ pub enum TrainError {
     #[error("stopped")]
     Stopped,
     #[error(
-        "the loss became {loss} at epoch {epoch}, step {step}: training diverged; try a smaller learning rate"
+        "the loss became {loss} at epoch {epoch}, step {step}: training diverged, so it stopped and kept the weights of the last finished epoch; try a smaller learning rate"
     )]
     Diverged { epoch: usize, step: usize, loss: f64 },
     #[error("reading results back from the device failed: {0}")]
@@ -177,6 +178,29 @@ impl Trainer {
         (seen, reconstruction)
     }
 
+    /// The codes of images given as pixel values in [0, 1], 784 per image: `[n, code size]`.
+    pub fn encode_pixels(&self, pixels: &[f32]) -> Tensor<2> {
+        self.model().encode(self.rows(pixels, IMAGE_PIXELS))
+    }
+
+    /// Images decoded from codes (`code size` values each): `[n, 784]` in [0, 1].
+    pub fn decode_codes(&self, codes: &[f32]) -> Tensor<2> {
+        self.model().decode(self.rows(codes, self.config.model.code_size()))
+    }
+
+    /// Images given as pixels, corrupted as `corruption` says (whatever the model was trained
+    /// with), and the model's reconstructions of them: two `[n, 784]` tensors.
+    pub fn reconstruct_corrupted(&self, pixels: &[f32], corruption: Corruption) -> (Tensor<2>, Tensor<2>) {
+        let seen = crate::autoencoder::corrupt(self.rows(pixels, IMAGE_PIXELS), corruption.clamped());
+        (seen.clone(), self.model().forward(seen))
+    }
+
+    /// Plain values as a `[values / width, width]` tensor on the inference device.
+    fn rows(&self, values: &[f32], width: usize) -> Tensor<2> {
+        let rows = values.len() / width.max(1);
+        Tensor::from_data(TensorData::new(values[..rows * width].to_vec(), [rows, width]), &self.inner_device())
+    }
+
     /// The codes of `images`, `[n, code size]`, encoded in chunks to bound memory.
     pub fn encode(&self, images: &LabeledImages) -> Tensor<2> {
         let model = self.model();
@@ -227,6 +251,9 @@ impl Trainer {
         let mut loss_sum = Tensor::<1>::zeros([1], &inner);
         let mut accuracy_sum = Tensor::<1>::zeros([1], &inner);
         let mut running = (0.0, 0.0);
+        // The weights of the last finished epoch, kept if this one diverges. Modules are
+        // immutable values that share their tensors, so this copies nothing.
+        let last_good = self.model.clone();
         for (index, batch) in batches.into_iter().enumerate() {
             let (loss, accuracy) = self.step(batch_tensor(train, batch, &self.device));
             loss_sum = loss_sum + loss;
@@ -235,7 +262,8 @@ impl Trainer {
             let step = index + 1;
             if step % self.config.report_every == 0 || step == steps {
                 running = read_means(&loss_sum, &accuracy_sum, step).await?;
-                if !running.0.is_finite() {
+                if !(running.0 < DIVERGED_LOSS) {
+                    self.model = last_good;
                     return Err(TrainError::Diverged { epoch, step, loss: running.0 });
                 }
                 let progress = Progress { epoch, step, steps, loss: running.0, rounded_accuracy: running.1 };
@@ -389,6 +417,10 @@ pub struct StepProfile {
     /// The SGD update of every parameter.
     pub update: f64,
 }
+
+/// A running loss above this (or not a number) stops training as diverged. Binary cross-entropy
+/// of an untrained model is about 0.7; a hundred means the logits have blown up.
+const DIVERGED_LOSS: f64 = 100.0;
 
 /// Images per forward pass outside training: large enough to keep the device busy, small
 /// enough for a phone's memory.

@@ -107,6 +107,25 @@ fn divergence_is_reported_not_hidden() {
 }
 
 #[test]
+fn divergence_keeps_the_last_good_weights() {
+    let _turn = RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let (train_set, test_set) = (synthetic(64, 7), synthetic(16, 8));
+    let device = Device::flex();
+    let diverging = config(Experiment::Tied, 1, 3).with_learning_rate(1e30);
+    let mut trainer = Trainer::new(diverging.clone(), &device).unwrap();
+    let result = block_on(trainer.fit(&train_set, &test_set, &mut async |_| ControlFlow::Continue(())));
+    assert!(matches!(result, Err(TrainError::Diverged { .. })), "{result:?}");
+    assert_eq!(trainer.epochs_done(), 0);
+    // No epoch finished, so the kept weights are the initial ones: finite, and a fresh
+    // trainer's with the same seed.
+    let fresh = Trainer::new(diverging, &device).unwrap();
+    let outputs = |t: &Trainer| block_on(model::read_values([t.reconstruct(&test_set, &[0, 1]).1])).unwrap().concat();
+    let kept = outputs(&trainer);
+    assert!(kept.iter().all(|v| v.is_finite()));
+    assert_eq!(kept, outputs(&fresh));
+}
+
+#[test]
 fn bad_settings_are_errors() {
     let bad = |config: TrainingConfig| matches!(Trainer::new(config, &Device::flex()), Err(_));
     assert!(bad(config(Experiment::Tied, 1, 0).with_batch_size(0)));
@@ -166,4 +185,26 @@ fn step_timing_and_profile_measure_real_steps() {
     let probe = synthetic(4, 13);
     let codes = |trainer: &Trainer| trainer.encode(&probe).into_data().try_to_vec::<f32>().unwrap();
     assert_ne!(codes(&trainer), codes(&Trainer::new(config(Experiment::Tied, 1, 0), &Device::flex()).unwrap()));
+}
+
+#[test]
+fn latent_tools_agree_with_the_model() {
+    let images = synthetic(4, 11);
+    let trainer = Trainer::new(config(Experiment::Tied, 1, 0), &Device::flex()).unwrap();
+    let read = |t: model::burn::prelude::Tensor<2>| block_on(model::read_values([t])).unwrap().concat();
+    let pixels = images.batch_pixels(&[0, 1, 2, 3]);
+    let codes = read(trainer.encode_pixels(&pixels));
+    assert_eq!(codes, read(trainer.encode(&images)));
+    // Decoding the codes is reconstructing without corruption.
+    let decoded = read(trainer.decode_codes(&codes));
+    let (seen, reconstructed) = trainer.reconstruct_corrupted(&pixels, model::latent::Corruption::default());
+    assert_eq!(read(seen), pixels);
+    let reconstructed = read(reconstructed);
+    assert!(decoded.iter().zip(&reconstructed).all(|(a, b)| (a - b).abs() < 1e-6));
+    // A walk from one code to another starts and ends at their images.
+    let walk = model::latent::interpolate(&codes[..32], &codes[32..64], 5);
+    let images_on_walk = read(trainer.decode_codes(&walk));
+    assert_eq!(images_on_walk.len(), 5 * IMAGE_PIXELS);
+    assert!(images_on_walk[..IMAGE_PIXELS].iter().zip(&decoded[..IMAGE_PIXELS]).all(|(a, b)| (a - b).abs() < 1e-6));
+    assert!(images_on_walk[4 * IMAGE_PIXELS..].iter().zip(&decoded[IMAGE_PIXELS..2 * IMAGE_PIXELS]).all(|(a, b)| (a - b).abs() < 1e-6));
 }
