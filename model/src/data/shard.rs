@@ -14,6 +14,11 @@ use super::images::{IMAGE_PIXELS, IMAGE_SIDE, LabeledImages};
 
 pub const MANIFEST_FILE: &str = "manifest.json";
 pub const MAX_SHARD_IMAGES: usize = 10_000;
+/// The largest shard file a manifest may list: 10,000 images are 7.85 MB before compression,
+/// and gzip adds well under 1% to incompressible data.
+const MAX_SHARD_BYTES: usize = 16 << 20;
+/// Deflate's largest expansion (1032:1): bounds what a gzip stream of a given length can hold.
+const MAX_INFLATE_RATIO: usize = 1032;
 const FORMAT: &str = "fmnist-shards/1";
 const CLASSES: u8 = 10;
 
@@ -89,8 +94,9 @@ impl Manifest {
         serde_json::to_string_pretty(self).expect("a manifest always serialises")
     }
 
+    /// The shards' total size (saturating: a manifest built by hand may list absurd sizes).
     pub fn total_bytes(&self) -> usize {
-        self.test.iter().chain(&self.train).map(|s| s.bytes).sum()
+        self.test.iter().chain(&self.train).fold(0, |total, s| total.saturating_add(s.bytes))
     }
 }
 
@@ -98,6 +104,8 @@ impl ShardEntry {
     fn check(&self) -> Result<(), ManifestError> {
         let why = if self.images == 0 || self.images > MAX_SHARD_IMAGES {
             "image count must be 1 to 10,000"
+        } else if self.bytes == 0 || self.bytes > MAX_SHARD_BYTES {
+            "byte length must be 1 to 16 MiB"
         } else if self.sha256.len() != 64 || !self.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
             "sha256 must be 64 hex digits"
         } else if self.file.is_empty() || self.file.contains(['/', '\\']) || self.file.starts_with('.') {
@@ -108,9 +116,10 @@ impl ShardEntry {
         Err(ManifestError::Entry { file: self.file.clone(), why })
     }
 
-    /// Bytes of images and labels once decompressed.
+    /// Bytes of images and labels once decompressed (saturating: an entry built by hand may
+    /// promise any number of images; no stream holds `usize::MAX` bytes).
     fn content_len(&self) -> usize {
-        self.images * (IMAGE_PIXELS + 1)
+        self.images.saturating_mul(IMAGE_PIXELS + 1)
     }
 }
 
@@ -144,9 +153,11 @@ pub fn verify_shard(entry: &ShardEntry, bytes: &[u8]) -> Result<(), ShardError> 
 pub fn inflate_shard(entry: &ShardEntry, bytes: &[u8]) -> Result<LabeledImages, ShardError> {
     let file = || entry.file.clone();
     let expected = entry.content_len();
-    let mut content = Vec::with_capacity(expected.min(MAX_SHARD_IMAGES * (IMAGE_PIXELS + 1)));
+    // Reserve what the entry promises, but no more than `bytes` can inflate to: a tiny file
+    // whose entry promises 10,000 images does not get 7.85 MB.
+    let mut content = Vec::with_capacity(expected.min(bytes.len().saturating_mul(MAX_INFLATE_RATIO)));
     GzDecoder::new(bytes)
-        .take(expected as u64 + 1)
+        .take((expected as u64).saturating_add(1))
         .read_to_end(&mut content)
         .map_err(|e| ShardError::Gzip { file: file(), why: e.to_string() })?;
     if content.len() != expected {
