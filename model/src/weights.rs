@@ -11,7 +11,7 @@
 //! `nn.Linear.weight` is the transpose. The file's metadata names the experiment, the layer sizes
 //! and whether the model is tied.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use burn::module::Param;
 use burn::nn::Linear;
@@ -122,6 +122,7 @@ pub async fn to_safetensors(
 /// needs must be there with its shape, and nothing else: any mismatch is an error and nothing
 /// is built.
 pub fn from_safetensors(config: &AutoencoderConfig, bytes: &[u8], device: &Device) -> Result<Autoencoder, WeightsError> {
+    check_offsets(bytes)?;
     let file = SafeTensors::deserialize(bytes).map_err(|e| WeightsError::Format(e.to_string()))?;
     let mut model = config.init(device);
     let expected: Vec<Entry> = model.entries().into_iter().map(|(entry, _)| entry).collect();
@@ -161,6 +162,27 @@ pub fn from_safetensors(config: &AutoencoderConfig, bytes: &[u8], device: &Devic
         layer.bias = Param::from_tensor(Tensor::from_data(next(), device));
     }
     Ok(model)
+}
+
+/// Refuses tensors that end past the end of the file. safetensors 0.8 adds the last tensor's
+/// end offset to the header length unchecked: offsets near `usize::MAX` overflow there (a panic
+/// in debug builds). Anything else wrong with the header is left to safetensors to explain.
+fn check_offsets(bytes: &[u8]) -> Result<(), WeightsError> {
+    /// safetensors' own limit on the header; a longer one is its error to report.
+    const MAX_HEADER: usize = 100_000_000;
+    let Some((length, rest)) = bytes.split_first_chunk::<8>() else { return Ok(()) };
+    let length = usize::try_from(u64::from_le_bytes(*length)).unwrap_or(usize::MAX);
+    let Some(header) = rest.get(..length).filter(|_| length <= MAX_HEADER) else { return Ok(()) };
+    // Name order, so the message names the same tensor every time.
+    let Ok(tensors) = serde_json::from_slice::<BTreeMap<String, serde_json::Value>>(header) else { return Ok(()) };
+    let data = (rest.len() - header.len()) as u64;
+    for (name, info) in &tensors {
+        let end = info.get("data_offsets").and_then(|offsets| offsets.get(1)).and_then(serde_json::Value::as_u64);
+        if end.is_some_and(|end| end > data) {
+            return Err(WeightsError::Format(format!("tensor `{name}` ends past the end of the file")));
+        }
+    }
+    Ok(())
 }
 
 fn set_linear(layer: &mut Linear, kernel: TensorData, bias: TensorData, device: &Device) {
