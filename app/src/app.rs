@@ -1,54 +1,31 @@
 //! The page: owns every signal, starts the backend and the data, and runs training.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use model::burn::prelude::Device;
+use model::data::{CLASS_NAMES, LabeledImages};
+use model::latent::{Corruption, place_on_map};
 use model::weights::RunRecord;
-use model::{EpochRecord, Experiment, Progress, TrainError, Trainer, TrainingConfig};
+use model::{EpochRecord, Experiment, Progress, TrainError, Trainer};
 
 use crate::backend::{self, BackendInfo, BackendKind};
 use crate::components::{
-    BackendNote, Controls, Curves, DataProgress, EmbeddingPanel, ErrorBanner, FinishedRun, HistoryTable, LivePoint,
-    Notices, ReconstructionPanel, WeightsControls,
+    BackendNote, ComparePanel, Compared, Controls, Curves, DataProgress, Drawn, EmbeddingPanel, ErrorBanner,
+    ExplorePanel, FinishedRun, HistoryTable, LivePoint, LoadErrors, Notices, ReconstructionPanel, WeightsControls,
 };
-use crate::embedding::{self, MapState, Mapper};
-use crate::data::{self, Dataset, LoadProgress};
-use crate::run::{self, Command, Reconstructions, RunControl, RunEvent};
+use crate::compute::Compute;
+use crate::data::{self, LoadProgress};
+use crate::embedding::MapState;
 use crate::files;
-use crate::settings::{Panel, Settings};
+use crate::latent::{self, Corrupted, Look};
+use crate::run::{self, Command, Reconstructions, RunControl, RunEvent};
+use crate::settings::{Panel, Palette, Settings};
 use crate::state::Phase;
 
 const SHOWN: usize = crate::components::RECONSTRUCTIONS_SHOWN;
-
-/// The compute-side values the page keeps between runs; never read by components.
-#[derive(Clone, Default)]
-struct Compute {
-    device: Rc<RefCell<Option<(Device, BackendKind)>>>,
-    dataset: Rc<RefCell<Dataset>>,
-    /// The last run's trainer, for reconstructions of other images after it ends.
-    trainer: Rc<RefCell<Option<Rc<Trainer>>>>,
-    control: Rc<RefCell<Option<RunControl>>>,
-    mapper: Mapper,
-    /// Bumped whenever something new is shown (a run starts, pretrained or imported weights):
-    /// a slower load that finishes later must not overwrite it.
-    shown_token: Rc<Cell<u64>>,
-    /// The record of what is shown, for "Save history".
-    record: Rc<RefCell<Option<RunRecord>>>,
-}
-
-impl Compute {
-    fn next_token(&self) -> u64 {
-        self.shown_token.set(self.shown_token.get() + 1);
-        self.shown_token.get()
-    }
-
-    fn is_current(&self, token: u64) -> bool {
-        self.shown_token.get() == token
-    }
-}
 
 fn url_settings() -> (Settings, Vec<String>) {
     let search = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
@@ -92,6 +69,7 @@ pub fn App() -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let backend = RwSignal::new(None::<BackendInfo>);
     let load = RwSignal::new(LoadProgress::default());
+    let load_failures = RwSignal::new(Vec::<String>::new());
     let history = RwSignal::new(Vec::<EpochRecord>::new());
     let live = RwSignal::new(Vec::<LivePoint>::new());
     let progress = RwSignal::new(None::<Progress>);
@@ -104,8 +82,22 @@ pub fn App() -> impl IntoView {
     let validating = RwSignal::new(None::<(usize, usize)>);
     let data_ready = RwSignal::new(false);
     let map = RwSignal::new(None::<MapState>);
-    let test_images = RwSignal::new_local(None::<Rc<model::data::LabeledImages>>);
+    let test_images = RwSignal::new_local(None::<Rc<LabeledImages>>);
     let compute = StoredValue::new_local(Compute::default());
+
+    // The latent tools: what they are given and what they show.
+    let model_shown = RwSignal::new(0u64);
+    let picked = RwSignal::new(Some(0usize));
+    let look = RwSignal::new(None::<Look>);
+    let corruption = RwSignal::new(Corruption { noise_stddev: 0.3, dropout_rate: 0.0 });
+    let corrupted = RwSignal::new(None::<Corrupted>);
+    let walk_ends = RwSignal::new((0usize, 1usize));
+    let walk = RwSignal::new(None::<Vec<f32>>);
+    let drawing = RwSignal::new(None::<Vec<f32>>);
+    let drawn = RwSignal::new(None::<Drawn>);
+    let drawn_at = RwSignal::new(None::<(f32, f32)>);
+    let comparison = RwSignal::new(None::<Vec<Compared>>);
+    let comparing = RwSignal::new(false);
 
     Effect::new(move |_| {
         if let Some(body) = document().body() {
@@ -113,12 +105,18 @@ pub fn App() -> impl IntoView {
         }
     });
 
+    // Every change of the shown model goes through here, so the tools follow it.
+    let show_trainer = move |trainer: Option<Rc<Trainer>>| {
+        compute.get_value().set_trainer(trainer);
+        model_shown.update(|n| *n += 1);
+    };
+
     let start_training = move || {
         if phase.get_untracked() == Phase::Training {
             return;
         }
         let compute = compute.get_value();
-        let Some((device, kind)) = compute.device.borrow().clone() else { return };
+        let Some((device, kind)) = compute.device() else { return };
         let settings = settings.get_untracked();
         let trainer = match Trainer::new(run::training_config(&settings, kind), &device) {
             Ok(trainer) => trainer,
@@ -131,6 +129,7 @@ pub fn App() -> impl IntoView {
         *compute.control.borrow_mut() = Some(control.clone());
         let token = compute.next_token();
         shown.set(Some(format!("Training {} from scratch here.", settings.experiment)));
+        show_trainer(None);
         history.set(Vec::new());
         live.set(Vec::new());
         progress.set(None);
@@ -138,12 +137,14 @@ pub fn App() -> impl IntoView {
         reconstructions.set(None);
         compute.mapper.stop();
         map.set(None);
+        drawn_at.set(None);
         error.set(None);
         paused.set(false);
         phase.set(Phase::Training);
         let report_every = trainer.config().report_every;
         spawn_local(async move {
-            let mut trainer = trainer;
+            let last_weights = Rc::new(RefCell::new(None::<Vec<u8>>));
+            let kept = last_weights.clone();
             let on_event = move |event: RunEvent| match event {
                 RunEvent::Progress(p) => {
                     // A curve point every ~50 steps keeps redraws cheap; the status line gets all.
@@ -161,23 +162,46 @@ pub fn App() -> impl IntoView {
                     history.update(|h| h.push(record));
                 }
                 RunEvent::Reconstructions(r) => reconstructions.set(Some(r)),
+                RunEvent::Weights(bytes) => *kept.borrow_mut() = Some(bytes),
             };
-            let dataset = compute.dataset.clone();
-            let result = run::train(
-                &mut trainer,
-                &settings,
-                move || dataset.borrow().clone(),
-                sample,
-                &control,
-                on_event,
-            )
-            .await;
-            if compute.is_current(token) {
+            let (mut trainer, mut kind) = (trainer, kind);
+            let result = loop {
+                let dataset = compute.dataset.clone();
+                let keep_weights = kind == BackendKind::WebGpu;
+                let result = run::train(&mut trainer, &settings, move || dataset.borrow().clone(), sample, &control, keep_weights, &on_event).await;
+                let Err(TrainError::Device(why)) = &result else { break result };
+                if kind != BackendKind::WebGpu {
+                    break result;
+                }
+                // The GPU is gone (device lost, driver reset): go on on the CPU from the last
+                // finished epoch, keeping the history.
+                let cpu = Device::flex();
+                let config = run::training_config(&settings, BackendKind::Cpu);
+                let done = history.with_untracked(Vec::len);
+                let resumed = match last_weights.borrow().as_ref() {
+                    Some(bytes) => Trainer::from_weights(config, bytes, done, &cpu),
+                    None => Trainer::new(config, &cpu),
+                };
+                let Ok(resumed) = resumed else { break result };
+                let note = format!("WebGPU failed during training ({why}); training went on on the CPU from the weights after epoch {done}");
+                notices.update(|n| n.push(format!("{note}.")));
+                backend.set(Some(BackendInfo { kind: BackendKind::Cpu, why: note }));
+                *compute.device.borrow_mut() = Some((cpu, BackendKind::Cpu));
+                (trainer, kind) = (resumed, BackendKind::Cpu);
+            };
+            let trainer = Rc::new(trainer);
+            let current = compute.is_current(token);
+            if current {
                 let record = RunRecord::of(&trainer, settings.experiment, "trained in the browser".into(), history.get_untracked());
                 shown.set(Some(format!("Trained here: {} ({} epochs, seed {}).", record.experiment, record.epochs, record.seed)));
+                if !record.history.is_empty() {
+                    let mut runs = compute.runs.borrow_mut();
+                    runs.retain(|run| run.0 != settings.experiment);
+                    runs.push((settings.experiment, trainer.clone(), record.clone()));
+                }
                 *compute.record.borrow_mut() = Some(record);
+                show_trainer(Some(trainer));
             }
-            *compute.trainer.borrow_mut() = Some(Rc::new(trainer));
             match result {
                 Ok(()) | Err(TrainError::Stopped) => phase.set(Phase::Done),
                 Err(e) => {
@@ -188,7 +212,7 @@ pub fn App() -> impl IntoView {
                     phase.set(Phase::Error);
                 }
             }
-            if !history.get_untracked().is_empty() {
+            if current && !history.get_untracked().is_empty() {
                 start_map(&compute, map, error);
                 let run = FinishedRun { experiment: settings.experiment, history: history.get_untracked() };
                 finished.update(|runs| {
@@ -216,14 +240,11 @@ pub fn App() -> impl IntoView {
     });
     let on_other_images = Callback::new(move |()| {
         let compute = compute.get_value();
-        let Some(test) = compute.dataset.borrow().test.clone() else { return };
+        let Some(test) = compute.test() else { return };
         let indices = random_sample(SHOWN, test.len());
         settings.update(|s| s.images = Some(indices.clone()));
         // While training, the next epoch picks the new images up.
-        if phase.get_untracked() == Phase::Training {
-            return;
-        }
-        let Some(trainer) = compute.trainer.borrow().clone() else { return };
+        let Some(trainer) = compute.trainer() else { return };
         spawn_local(async move {
             match run::reconstruct(&trainer, &test, &indices).await {
                 Ok(r) => reconstructions.set(Some(r)),
@@ -235,15 +256,15 @@ pub fn App() -> impl IntoView {
     // Shows a model that needs no training here: its history, reconstructions and map.
     let show_model = move |trainer: Trainer, record: RunRecord, note: String, token: u64| {
         let compute = compute.get_value();
-        let Some(test) = compute.dataset.borrow().test.clone() else { return };
+        let Some(test) = compute.test() else { return };
         let trainer = Rc::new(trainer);
-        *compute.trainer.borrow_mut() = Some(trainer.clone());
         history.set(record.history.clone());
         live.set(Vec::new());
         progress.set(None);
         validating.set(None);
         error.set(None);
         compute.mapper.stop();
+        drawn_at.set(None);
         let precomputed = record.map.len() == 2 * test.len();
         map.set(precomputed.then(|| MapState {
             points: record.map.clone(),
@@ -255,6 +276,7 @@ pub fn App() -> impl IntoView {
         }));
         *compute.record.borrow_mut() = Some(record);
         shown.set(Some(note));
+        show_trainer(Some(trainer.clone()));
         if !precomputed {
             start_map(&compute, map, error);
         }
@@ -272,22 +294,13 @@ pub fn App() -> impl IntoView {
         let compute = compute.get_value();
         let token = compute.next_token();
         spawn_local(async move {
-            let loaded = files::fetch_pretrained(experiment).await;
+            let Some((device, _)) = compute.device() else { return };
+            let loaded = files::pretrained_model(experiment, &device).await;
             // Training may have started, or another experiment been picked, meanwhile.
             if !compute.is_current(token) || phase.get_untracked() == Phase::Training {
                 return;
             }
-            let Some((device, _)) = compute.device.borrow().clone() else { return };
-            let shown_model = loaded.and_then(|(weights, record)| {
-                let config = TrainingConfig::new(experiment.model_config())
-                    .with_epochs(record.epochs)
-                    .with_batch_size(record.batch_size)
-                    .with_learning_rate(record.learning_rate)
-                    .with_seed(record.seed);
-                let trainer = Trainer::from_weights(config, &weights, record.epochs, &device).map_err(|e| e.to_string())?;
-                Ok((trainer, record))
-            });
-            match shown_model {
+            match loaded {
                 Ok((trainer, record)) => {
                     let note = format!(
                         "Pretrained: {experiment}, {} epochs, seed {} (trained with {}). Press Train to train it from scratch here.",
@@ -297,6 +310,7 @@ pub fn App() -> impl IntoView {
                 }
                 Err(e) => {
                     shown.set(None);
+                    show_trainer(None);
                     notices.update(|n| n.push(format!("No pretrained {experiment} model to show ({e}). Press Train to train one.")));
                     history.set(Vec::new());
                     reconstructions.set(None);
@@ -331,11 +345,133 @@ pub fn App() -> impl IntoView {
         }
     });
 
+    // The latent tools follow the shown model and their own inputs. A result that arrives
+    // after the model or the input changed again is dropped.
+    let still = move |version: u64| model_shown.get_untracked() == version;
+    Effect::new(move |_| {
+        let version = model_shown.get();
+        let (Some(index), compute) = (picked.get(), compute.get_value()) else { return };
+        let (Some(trainer), Some(test)) = (compute.trainer(), compute.test()) else { return };
+        if index >= test.len() {
+            return;
+        }
+        let pixels = test.batch_pixels(&[index]);
+        spawn_local(async move {
+            match latent::look(&trainer, pixels).await {
+                Ok(result) if still(version) && picked.get_untracked() == Some(index) => look.set(Some(result)),
+                Ok(_) => {}
+                Err(e) => error.set(Some(format!("Could not encode test image {index}: {e}"))),
+            }
+        });
+    });
+    Effect::new(move |_| {
+        let version = model_shown.get();
+        let (level, index, compute) = (corruption.get(), picked.get(), compute.get_value());
+        let (Some(index), Some(trainer), Some(test)) = (index, compute.trainer(), compute.test()) else { return };
+        if index >= test.len() {
+            return;
+        }
+        let pixels = test.batch_pixels(&[index]);
+        spawn_local(async move {
+            match latent::corrupted(&trainer, &pixels, level).await {
+                Ok(result) if still(version) && corruption.get_untracked() == level => corrupted.set(Some(result)),
+                Ok(_) => {}
+                Err(e) => error.set(Some(format!("Could not corrupt test image {index}: {e}"))),
+            }
+        });
+    });
+    Effect::new(move |_| {
+        let version = model_shown.get();
+        let ((from, to), compute) = (walk_ends.get(), compute.get_value());
+        let (Some(trainer), Some(test)) = (compute.trainer(), compute.test()) else { return };
+        if from >= test.len() || to >= test.len() {
+            return;
+        }
+        let (a, b) = (test.batch_pixels(&[from]), test.batch_pixels(&[to]));
+        spawn_local(async move {
+            match latent::walk(&trainer, &a, &b).await {
+                Ok(result) if still(version) && walk_ends.get_untracked() == (from, to) => walk.set(Some(result)),
+                Ok(_) => {}
+                Err(e) => error.set(Some(format!("Could not walk between test images {from} and {to}: {e}"))),
+            }
+        });
+    });
+    let finished_map = Memo::new(move |_| map.with(|m| m.as_ref().filter(|m| m.done).map(|m| m.points.clone())));
+    Effect::new(move |_| {
+        let version = model_shown.get();
+        let (points, compute) = (finished_map.get(), compute.get_value());
+        let Some(pixels) = drawing.get() else {
+            drawn.set(None);
+            drawn_at.set(None);
+            return;
+        };
+        let (Some(trainer), Some(test)) = (compute.trainer(), compute.test()) else { return };
+        spawn_local(async move {
+            let look = match latent::look(&trainer, pixels).await {
+                Ok(look) => look,
+                Err(e) => return error.set(Some(format!("Could not encode your drawing: {e}"))),
+            };
+            let placement = match &points {
+                Some(points) => compute.test_codes().await.ok().and_then(|codes| place_on_map(&codes.values, codes.dim, points, &look.code, 10)),
+                None => None,
+            };
+            if !still(version) {
+                return;
+            }
+            drawn_at.set(placement.as_ref().map(|p| (p.x, p.y)));
+            let neighbours = placement.map(|p| classes_of(&p.neighbours, &test));
+            drawn.set(Some(Drawn { look, neighbours }));
+        });
+    });
+    let picked_class = Signal::derive(move || match (picked.get(), test_images.get()) {
+        (Some(i), Some(test)) if i < test.len() => format!("test image {i}: {}", CLASS_NAMES[usize::from(test.label(i)) % 10]),
+        _ => String::new(),
+    });
+    let tools_available = Signal::derive(move || model_shown.get() > 0 && phase.get() != Phase::Training && shown.get().is_some());
+
+    let on_compare = Callback::new(move |()| {
+        let compute = compute.get_value();
+        let (Some(test), Some((device, _))) = (compute.test(), compute.device()) else { return };
+        comparing.set(true);
+        let indices = sample();
+        spawn_local(async move {
+            let mut rows = Vec::new();
+            for experiment in Experiment::ALL {
+                let here = compute.runs.borrow().iter().find(|run| run.0 == experiment).map(|run| (run.1.clone(), run.2.clone()));
+                let model = match here {
+                    Some((trainer, record)) => Ok((trainer, record, true)),
+                    None => files::pretrained_model(experiment, &device).await.map(|(t, r)| (Rc::new(t), r, false)),
+                };
+                let row = match model {
+                    Ok((trainer, record, trained_here)) => run::reconstruct(&trainer, &test, &indices)
+                        .await
+                        .map(|r| Compared {
+                            experiment,
+                            trained_here,
+                            parameters: trainer.config().model.parameter_count(),
+                            history: record.history,
+                            originals: r.originals,
+                            outputs: r.outputs,
+                        })
+                        .map_err(|e| e.to_string()),
+                    Err(e) => Err(e),
+                };
+                match row {
+                    Ok(row) => rows.push(row),
+                    Err(e) => notices.update(|n| n.push(format!("The comparison leaves out {experiment}: {e}"))),
+                }
+            }
+            comparison.set(Some(rows));
+            comparing.set(false);
+        });
+    });
+    let can_compare = Signal::derive(move || data_ready.get() && phase.get() != Phase::Training);
+
     let can_save = Signal::derive(move || shown.get().is_some() && phase.get() != Phase::Training);
     let can_load = Signal::derive(move || data_ready.get() && phase.get() != Phase::Training);
     let on_save_weights = Callback::new(move |()| {
         let compute = compute.get_value();
-        let Some(trainer) = compute.trainer.borrow().clone() else { return };
+        let Some(trainer) = compute.trainer() else { return };
         let Some(record) = compute.record.borrow().clone() else { return };
         spawn_local(async move {
             let saved = trainer.weights(&record).await.map_err(|e| e.to_string());
@@ -359,7 +495,7 @@ pub fn App() -> impl IntoView {
         spawn_local(async move {
             let name = file.name();
             let loaded = files::read(&file).await.and_then(|bytes| {
-                let Some((device, kind)) = compute.device.borrow().clone() else { return Err("the page is still starting".into()) };
+                let Some((device, kind)) = compute.device() else { return Err("the page is still starting".into()) };
                 let config = run::training_config(&settings.get_untracked(), kind);
                 Trainer::from_weights(config, &bytes, 0, &device).map_err(|e| e.to_string())
             });
@@ -383,39 +519,47 @@ pub fn App() -> impl IntoView {
         });
     });
 
-    // Start the backend, then stream the data in; training may start once the first shards are in.
-    spawn_local(async move {
-        let (device, info) = backend::start(settings.get_untracked().backend).await;
+    // Streams in what of the data is missing; training may start once the first shards are in.
+    // Shards that fail are listed with a Retry, which calls this again.
+    let load_data = move || {
         let compute = compute.get_value();
-        *compute.device.borrow_mut() = Some((device, info.kind));
-        backend.set(Some(info));
-        let dataset = compute.dataset.clone();
-        let loaded = data::load(move |data, so_far| {
-            let usable = data.is_usable();
-            if test_images.with_untracked(Option::is_none) {
-                test_images.set(data.test.clone());
-            }
-            *dataset.borrow_mut() = data;
-            load.set(so_far);
-            if usable && !data_ready.get_untracked() {
-                data_ready.set(true);
-            }
-            if usable && phase.get_untracked() == Phase::Loading {
-                phase.set(Phase::Ready);
-                if autostart {
-                    start_training();
-                } else {
-                    show_pretrained(settings.with_untracked(|s| s.experiment));
+        load_failures.set(Vec::new());
+        spawn_local(async move {
+            let shared = compute.dataset.clone();
+            let so_far = compute.dataset.borrow().clone();
+            let failures = data::load(so_far, load.get_untracked(), move |data, so_far| {
+                let usable = data.is_usable();
+                if test_images.with_untracked(Option::is_none) && data.test.is_some() {
+                    test_images.set(data.test.clone());
                 }
-            }
-        })
-        .await;
-        if let Err(e) = loaded {
-            error.set(Some(format!("{e}. Check your connection and reload the page; if it persists, the site's data files need regenerating (see the README).")));
-            if phase.get_untracked() != Phase::Training {
+                *shared.borrow_mut() = data;
+                load.set(so_far);
+                if usable && !data_ready.get_untracked() {
+                    data_ready.set(true);
+                    if matches!(phase.get_untracked(), Phase::Loading | Phase::Error) {
+                        phase.set(Phase::Ready);
+                        if autostart {
+                            start_training();
+                        } else {
+                            show_pretrained(settings.with_untracked(|s| s.experiment));
+                        }
+                    }
+                }
+            })
+            .await;
+            if !failures.is_empty() && !data_ready.get_untracked() && phase.get_untracked() != Phase::Training {
                 phase.set(Phase::Error);
             }
-        }
+            load_failures.set(failures);
+        });
+    };
+    let on_retry = Callback::new(move |()| load_data());
+
+    spawn_local(async move {
+        let (device, info) = backend::start(settings.get_untracked().backend).await;
+        *compute.get_value().device.borrow_mut() = Some((device, info.kind));
+        backend.set(Some(info));
+        load_data();
     });
 
     let status = move || match (phase.get(), progress.get()) {
@@ -444,6 +588,9 @@ pub fn App() -> impl IntoView {
     };
     let experiment = Signal::derive(move || settings.get().experiment);
     let epochs = Signal::derive(move || settings.get().epochs);
+    let palette = Signal::derive(move || settings.with(|s| s.palette));
+    let on_palette = Callback::new(move |palette: Palette| settings.update(|s| s.palette = palette));
+    let usable = Signal::derive(move || data_ready.get());
 
     // Parts a course page left out with hide=; fixed at load.
     let hidden = move |panel: Panel| !settings.with_untracked(|s| s.shows(panel));
@@ -463,6 +610,7 @@ pub fn App() -> impl IntoView {
             <section class="panel status" aria-label="Status" class:omitted=hidden(Panel::Status)>
                 <BackendNote backend />
                 <DataProgress load />
+                <LoadErrors failures=load_failures usable on_retry />
                 <p class="status-line" aria-live="polite" data-testid="status">{status}</p>
                 <Notices notices />
                 <ErrorBanner error />
@@ -477,7 +625,15 @@ pub fn App() -> impl IntoView {
             </section>
             <section class="panel embed" aria-label="Embedding" class:omitted=hidden(Panel::Map)>
                 <h2>"Map of the codes"</h2>
-                <EmbeddingPanel map test=test_images />
+                <EmbeddingPanel map test=test_images picked drawn_at=drawn_at.into() palette on_palette />
+            </section>
+            <section class="panel explore" aria-label="Explore the codes" class:omitted=hidden(Panel::Explore)>
+                <h2>"Explore the codes"</h2>
+                <ExplorePanel available=tools_available picked picked_class look corruption corrupted walk_ends walk drawing drawn />
+            </section>
+            <section class="panel compare" aria-label="Compare the four experiments" class:omitted=hidden(Panel::Compare)>
+                <h2>"Compare the four experiments"</h2>
+                <ComparePanel comparison comparing can_compare columns=SHOWN on_compare />
             </section>
             <section class="panel table" aria-label="History" class:omitted=hidden(Panel::Table)>
                 <HistoryTable history />
@@ -486,18 +642,27 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// Encodes the test images with the last run's model and maps the codes with t-SNE in the worker.
+/// "Sneaker (7), Sandal (3)": the classes of test images `indices`, most frequent first.
+fn classes_of(indices: &[usize], test: &LabeledImages) -> String {
+    let mut counts = [0usize; 10];
+    for &i in indices.iter().filter(|&&i| i < test.len()) {
+        counts[usize::from(test.label(i)) % 10] += 1;
+    }
+    let mut classes: Vec<(usize, usize)> = counts.into_iter().enumerate().filter(|&(_, n)| n > 0).collect();
+    classes.sort_by(|a, b| b.1.cmp(&a.1));
+    classes.iter().map(|&(class, n)| format!("{} ({n})", CLASS_NAMES[class])).collect::<Vec<_>>().join(", ")
+}
+
+/// Encodes the test images with the shown model and maps the codes with t-SNE in the worker.
 fn start_map(compute: &Compute, map: RwSignal<Option<MapState>>, error: RwSignal<Option<String>>) {
     let compute = compute.clone();
     spawn_local(async move {
-        let Some(test) = compute.dataset.borrow().test.clone() else { return };
-        let Some(trainer) = compute.trainer.borrow().clone() else { return };
-        match embedding::codes(&trainer, &test).await {
-            Ok((codes, dim)) => compute.mapper.map(&codes, dim, move |update| match update {
+        match compute.test_codes().await {
+            Ok(codes) => compute.mapper.map(&codes.values, codes.dim, move |update| match update {
                 Ok(state) => map.set(Some(state)),
                 Err(e) => error.set(Some(format!("The map of the codes failed: {e}"))),
             }),
-            Err(e) => error.set(Some(format!("Could not encode the test images: {e}"))),
+            Err(e) => error.set(Some(format!("Could not draw the map: {e}"))),
         }
     });
 }

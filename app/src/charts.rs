@@ -8,6 +8,8 @@ use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData};
 
 use model::data::{IMAGE_PIXELS, IMAGE_SIDE};
 
+use crate::settings::Palette;
+
 /// One line on a chart.
 pub struct Series {
     pub label: String,
@@ -122,10 +124,33 @@ pub fn context_2d(canvas: &HtmlCanvasElement) -> Result<CanvasRenderingContext2d
         .ok_or_else(|| "no 2-D context".to_string())
 }
 
-/// tab10, the chapter's colours for the ten classes.
-pub const CLASS_COLORS: [&str; 10] = [
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
-];
+/// The colours of the ten classes: the chapter's tab10, or Tableau's colour-blind-safe ten
+/// (told apart with protanopia, deuteranopia and tritanopia, by lightness as well as hue).
+pub fn class_colors(palette: Palette) -> [&'static str; 10] {
+    match palette {
+        Palette::Chapter => [
+            "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+        ],
+        Palette::ColorBlindSafe => [
+            "#1170aa", "#fc7d0b", "#a3acb9", "#57606c", "#5fa2ce", "#c85200", "#7b848f", "#a3cce9", "#ffbc79", "#c8d0d9",
+        ],
+    }
+}
+
+/// A `#rrggbb` colour for plotters.
+pub fn rgb(hex: &str) -> RGBColor {
+    let channel = |i: usize| u8::from_str_radix(hex.get(i..i + 2).unwrap_or("00"), 16).unwrap_or(0);
+    RGBColor(channel(1), channel(3), channel(5))
+}
+
+/// What is marked on the map besides the dots.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Marks {
+    /// The test image picked in the explorer: ringed.
+    pub picked: Option<usize>,
+    /// Where the visitor's drawing lands (map coordinates): a cross.
+    pub drawn: Option<(f32, f32)>,
+}
 
 /// Maps 2-D points into a square canvas of side `size`, keeping the aspect ratio.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -155,7 +180,15 @@ impl Frame {
 
 /// The t-SNE map: one dot per image coloured by class, and with `thumbnails`, images drawn at
 /// points spread over the map (the chapter's "pretty" view). Returns the frame, for hovering.
-pub fn scatter(canvas: &HtmlCanvasElement, points: &[f32], images: &model::data::LabeledImages, thumbnails: bool) -> Result<Frame, String> {
+pub fn scatter(
+    canvas: &HtmlCanvasElement,
+    points: &[f32],
+    images: &model::data::LabeledImages,
+    thumbnails: bool,
+    palette: Palette,
+    marks: Marks,
+) -> Result<Frame, String> {
+    let colors = class_colors(palette);
     let ratio = fit_to_screen(canvas);
     let size = canvas.width().min(canvas.height()) as f32;
     let context = context_2d(canvas)?;
@@ -165,7 +198,7 @@ pub fn scatter(canvas: &HtmlCanvasElement, points: &[f32], images: &model::data:
     let dot = (2.0 * ratio) as f64;
     for (index, p) in points.chunks_exact(2).enumerate().take(images.len()) {
         let (x, y) = frame.place(p[0], p[1]);
-        context.set_fill_style_str(CLASS_COLORS[usize::from(images.label(index)) % 10]);
+        context.set_fill_style_str(colors[usize::from(images.label(index)) % 10]);
         context.fill_rect(x as f64 - dot / 2.0, y as f64 - dot / 2.0, dot, dot);
     }
     if thumbnails {
@@ -179,7 +212,53 @@ pub fn scatter(canvas: &HtmlCanvasElement, points: &[f32], images: &model::data:
             context.stroke_rect(left.round() - 0.5, top.round() - 0.5, side + 1.0, side + 1.0);
         }
     }
+    draw_marks(&context, points, &frame, marks, ratio);
     Ok(frame)
+}
+
+/// A ring around the picked point, a cross with a ring where a drawing lands.
+fn draw_marks(context: &CanvasRenderingContext2d, points: &[f32], frame: &Frame, marks: Marks, ratio: f64) {
+    let ring = |x: f32, y: f32, radius: f64, color: &str| {
+        context.set_stroke_style_str(color);
+        context.set_line_width(2.5 * ratio);
+        context.begin_path();
+        let _ = context.arc(x as f64, y as f64, radius * ratio, 0.0, std::f64::consts::TAU);
+        context.stroke();
+    };
+    if let Some(p) = marks.picked.and_then(|i| points.get(2 * i..2 * i + 2)) {
+        let (x, y) = frame.place(p[0], p[1]);
+        ring(x, y, 9.0, "#fff");
+        ring(x, y, 7.0, "#111");
+    }
+    if let Some((x, y)) = marks.drawn.map(|(x, y)| frame.place(x, y)) {
+        let arm = 9.0 * ratio;
+        context.set_stroke_style_str("#111");
+        context.set_line_width(3.0 * ratio);
+        context.begin_path();
+        context.move_to(x as f64 - arm, y as f64 - arm);
+        context.line_to(x as f64 + arm, y as f64 + arm);
+        context.move_to(x as f64 + arm, y as f64 - arm);
+        context.line_to(x as f64 - arm, y as f64 + arm);
+        context.stroke();
+        ring(x, y, 12.0, "#d00");
+    }
+}
+
+/// A code as a strip of grey cells, darker for larger values (scaled by the largest).
+pub fn code_strip(canvas: &HtmlCanvasElement, code: &[f32]) -> Result<(), String> {
+    canvas.set_width(code.len().max(1) as u32);
+    canvas.set_height(1);
+    let largest = code.iter().fold(f32::EPSILON, |m, &v| m.max(v));
+    let rgba: Vec<u8> = code
+        .iter()
+        .flat_map(|&v| {
+            let shade = 255 - (255.0 * (v / largest).clamp(0.0, 1.0)).round() as u8;
+            [shade, shade, shade, 255]
+        })
+        .collect();
+    let data = ImageData::new_with_u8_clamped_array_and_sh(Clamped(&rgba), code.len().max(1) as u32, 1)
+        .map_err(|_| "bad code data")?;
+    context_2d(canvas)?.put_image_data(&data, 0.0, 0.0).map_err(|_| "could not draw the code".into())
 }
 
 /// Indices of points at least `distance` apart on the canvas, greedily in index order.

@@ -1,5 +1,6 @@
 //! Fetching the Fashion-MNIST shards from the page's own host, checking each against the
 //! manifest, and making the data usable as soon as the test shard and one train shard are in.
+//! A shard that fails is named and can be fetched again; the others stay in use.
 
 use std::rc::Rc;
 
@@ -20,6 +21,8 @@ pub const DATA_URL: &str = "data/fashion-mnist/";
 pub struct Dataset {
     pub test: Option<Rc<LabeledImages>>,
     pub train: Rc<LabeledImages>,
+    /// The shard files in, so a retry fetches only the others.
+    pub files: Vec<String>,
 }
 
 impl Dataset {
@@ -44,35 +47,56 @@ impl LoadProgress {
     }
 }
 
-/// Loads the manifest, then the test shard, then the train shards in order, calling `on_shard`
-/// with the dataset so far after each.
-pub async fn load(mut on_shard: impl FnMut(Dataset, LoadProgress)) -> Result<(), String> {
+/// Loads what `dataset` lacks: the manifest, then the test shards, then the train shards in
+/// order, calling `on_shard` with the dataset so far after each. A train shard that fails is
+/// skipped and the rest still load. Returns the failures, each naming its file; call again
+/// with the dataset so far to retry them.
+pub async fn load(mut dataset: Dataset, mut progress: LoadProgress, mut on_shard: impl FnMut(Dataset, LoadProgress)) -> Vec<String> {
     let manifest_url = format!("{DATA_URL}{MANIFEST_FILE}");
-    let manifest = fetch_bytes(&manifest_url).await?;
-    let manifest = Manifest::from_json(&String::from_utf8_lossy(&manifest)).map_err(|e| format!("{manifest_url}: {e}"))?;
-    let mut progress = LoadProgress {
-        total_bytes: manifest.total_bytes(),
-        total_images: manifest.test.iter().chain(&manifest.train).map(|s| s.images).sum(),
-        ..LoadProgress::default()
+    let manifest = match fetch_bytes(&manifest_url).await {
+        Ok(bytes) => Manifest::from_json(&String::from_utf8_lossy(&bytes)).map_err(|e| format!("{manifest_url} is not a usable manifest: {e}")),
+        Err(e) => Err(e),
     };
-    let mut dataset = Dataset::default();
+    let manifest = match manifest {
+        Ok(manifest) => manifest,
+        Err(e) => return vec![e],
+    };
+    progress.total_bytes = manifest.total_bytes();
+    progress.total_images = manifest.test.iter().chain(&manifest.train).map(|s| s.images).sum();
     on_shard(dataset.clone(), progress);
 
-    let mut test = LabeledImages::default();
-    for entry in &manifest.test {
-        test.extend(&fetch_shard(entry, &mut progress).await?);
-    }
-    dataset.test = Some(Rc::new(test));
-    on_shard(dataset.clone(), progress);
-
-    for entry in &manifest.train {
-        let shard = fetch_shard(entry, &mut progress).await?;
-        // Copies only while a training epoch still holds the previous snapshot.
-        Rc::make_mut(&mut dataset.train).extend(&shard);
-        sleep(0).await;
+    if dataset.test.is_none() {
+        // Validation needs every test image: the test set counts only once it is whole.
+        let mut test = LabeledImages::default();
+        let mut fetched = LoadProgress::default();
+        for entry in &manifest.test {
+            match fetch_shard(entry, &mut fetched).await {
+                Ok(shard) => test.extend(&shard),
+                Err(e) => return vec![e],
+            }
+        }
+        progress.bytes += fetched.bytes;
+        progress.images += fetched.images;
+        dataset.test = Some(Rc::new(test));
+        dataset.files.extend(manifest.test.iter().map(|e| e.file.clone()));
         on_shard(dataset.clone(), progress);
     }
-    Ok(())
+
+    let mut failures = Vec::new();
+    let missing: Vec<&ShardEntry> = manifest.train.iter().filter(|e| !dataset.files.contains(&e.file)).collect();
+    for entry in missing {
+        match fetch_shard(entry, &mut progress).await {
+            Ok(shard) => {
+                // Copies only while a training epoch still holds the previous snapshot.
+                Rc::make_mut(&mut dataset.train).extend(&shard);
+                dataset.files.push(entry.file.clone());
+                sleep(0).await;
+                on_shard(dataset.clone(), progress);
+            }
+            Err(e) => failures.push(e),
+        }
+    }
+    failures
 }
 
 async fn fetch_shard(entry: &ShardEntry, progress: &mut LoadProgress) -> Result<LabeledImages, String> {

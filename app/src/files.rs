@@ -3,7 +3,8 @@
 //! visitor picks.
 
 use js_sys::{Array, Uint8Array};
-use model::Experiment;
+use model::burn::prelude::Device;
+use model::{Experiment, Trainer, TrainingConfig};
 use model::weights::RunRecord;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -22,6 +23,18 @@ pub async fn fetch_pretrained(experiment: Experiment) -> Result<(Vec<u8>, RunRec
     let record = fetch_bytes(&url).await?;
     let record = serde_json::from_slice(&record).map_err(|e| format!("{url} is not a run record: {e}"))?;
     Ok((weights, record))
+}
+
+/// The shipped model of `experiment`, ready on `device`, and its record.
+pub async fn pretrained_model(experiment: Experiment, device: &Device) -> Result<(Trainer, RunRecord), String> {
+    let (weights, record) = fetch_pretrained(experiment).await?;
+    let config = TrainingConfig::new(experiment.model_config())
+        .with_epochs(record.epochs)
+        .with_batch_size(record.batch_size)
+        .with_learning_rate(record.learning_rate)
+        .with_seed(record.seed);
+    let trainer = Trainer::from_weights(config, &weights, record.epochs, device).map_err(|e| e.to_string())?;
+    Ok((trainer, record))
 }
 
 /// Offers `bytes` to the visitor as a file called `name`.

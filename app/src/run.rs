@@ -55,6 +55,9 @@ pub enum RunEvent {
     Validating { done: usize, total: usize },
     Epoch(EpochRecord),
     Reconstructions(Reconstructions),
+    /// The weights after the epoch just finished, as a `.safetensors` file (when asked for):
+    /// on the GPU, so a lost device does not lose the run.
+    Weights(Vec<u8>),
 }
 
 /// Steps between reports: each report yields to the browser, so the page stays responsive.
@@ -67,12 +70,14 @@ fn report_every(backend: BackendKind) -> usize {
 }
 
 /// Trains for the settings' epochs. Each epoch uses the training images loaded when it starts.
+/// With `keep_weights`, the weights are read back after every epoch ([`RunEvent::Weights`]).
 pub async fn train(
     trainer: &mut Trainer,
     settings: &Settings,
     dataset: impl Fn() -> Dataset,
     sample: impl Fn() -> Vec<usize>,
     control: &RunControl,
+    keep_weights: bool,
     emit: impl Fn(RunEvent),
 ) -> Result<(), TrainError> {
     while trainer.epochs_done() < settings.epochs {
@@ -91,6 +96,10 @@ pub async fn train(
             pace(control).await
         };
         trainer.run_epoch(&train, &test, &mut on_event).await?;
+        if keep_weights {
+            let config = &trainer.config().model;
+            emit(RunEvent::Weights(model::weights::to_safetensors(&trainer.model(), config, Default::default()).await?));
+        }
         let reconstructions = reconstruct(trainer, &test, &sample()).await?;
         emit(RunEvent::Reconstructions(reconstructions));
         if control.get() == Command::Stop {

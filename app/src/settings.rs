@@ -29,6 +29,17 @@ pub struct Settings {
     pub hide: Vec<Panel>,
     /// The test images whose reconstructions are shown; None: the first few.
     pub images: Option<Vec<usize>>,
+    /// Class colours on the map.
+    pub palette: Palette,
+}
+
+/// Colours for the ten classes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Palette {
+    /// matplotlib's tab10, as in the chapter.
+    Chapter,
+    /// Tableau's colour-blind-safe ten, distinguishable with the common colour-vision deficiencies.
+    ColorBlindSafe,
 }
 
 /// The parts of the page `hide=` can leave out.
@@ -40,12 +51,23 @@ pub enum Panel {
     Curves,
     Reconstructions,
     Map,
+    Explore,
+    Compare,
     Table,
 }
 
 impl Panel {
-    pub const ALL: [Panel; 7] =
-        [Self::Header, Self::Controls, Self::Status, Self::Curves, Self::Reconstructions, Self::Map, Self::Table];
+    pub const ALL: [Panel; 9] = [
+        Self::Header,
+        Self::Controls,
+        Self::Status,
+        Self::Curves,
+        Self::Reconstructions,
+        Self::Map,
+        Self::Explore,
+        Self::Compare,
+        Self::Table,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -55,6 +77,8 @@ impl Panel {
             Self::Curves => "curves",
             Self::Reconstructions => "reconstructions",
             Self::Map => "map",
+            Self::Explore => "explore",
+            Self::Compare => "compare",
             Self::Table => "table",
         }
     }
@@ -78,6 +102,7 @@ impl Default for Settings {
             autostart: false,
             hide: Vec::new(),
             images: None,
+            palette: Palette::Chapter,
         }
     }
 }
@@ -85,7 +110,7 @@ impl Default for Settings {
 /// Bounds the page accepts; the controls use the same ones.
 pub const MAX_EPOCHS: usize = 100;
 pub const MAX_BATCH: usize = 4096;
-pub const MAX_LEARNING_RATE: f64 = 10.0;
+pub const MAX_LEARNING_RATE: f64 = 100.0;
 pub const MAX_NOISE_STDDEV: f64 = 1.0;
 pub const MAX_DROPOUT_RATE: f64 = 0.95;
 
@@ -118,6 +143,11 @@ impl Settings {
                 },
                 "hide" => panels(value).map(|v| settings.hide = v),
                 "images" => image_list(value).map(|v| settings.images = Some(v)),
+                "palette" => match value.to_ascii_lowercase().as_str() {
+                    "chapter" => Ok(settings.palette = Palette::Chapter),
+                    "safe" => Ok(settings.palette = Palette::ColorBlindSafe),
+                    _ => Err("expected chapter or safe".into()),
+                },
                 _ => continue,
             };
             if let Err(why) = result {
@@ -158,6 +188,7 @@ impl Settings {
         if let Some(images) = &self.images {
             differs("images", true, images.iter().map(usize::to_string).collect::<Vec<_>>().join(","));
         }
+        differs("palette", self.palette != default.palette, "safe".into());
         pairs
     }
 
@@ -292,9 +323,11 @@ mod tests {
             ("backend", "webgpu"),
             ("hide", "header,Table"),
             ("images", "5,9999,0"),
+            ("palette", "safe"),
         ]);
         assert!(warnings.is_empty(), "{warnings:?}");
         assert_eq!(settings.hide, vec![Panel::Header, Panel::Table]);
+        assert_eq!(settings.palette, Palette::ColorBlindSafe);
         assert!(!settings.shows(Panel::Table) && settings.shows(Panel::Map));
         let query = settings.to_query();
         let (again, warnings) = Settings::from_query(query.iter().map(|(k, v)| (*k, v.as_str())));

@@ -4,12 +4,22 @@ use leptos::html::Canvas;
 use leptos::prelude::*;
 use model::data::{CLASS_NAMES, IMAGE_SIDE, LabeledImages};
 
-use crate::charts::{CLASS_COLORS, Frame, context_2d, put_image, scatter};
+use crate::charts::{Frame, Marks, class_colors, context_2d, put_image, scatter};
 use crate::embedding::MapState;
+use crate::settings::Palette;
 
-/// The t-SNE map of the test codes, growing as t-SNE iterates; hover a dot to see its image.
+/// The t-SNE map of the test codes, growing as t-SNE iterates; hover a dot to see its image,
+/// click it to explore it. The picked image is ringed, a drawing's place crossed.
 #[component]
-pub fn EmbeddingPanel(map: RwSignal<Option<MapState>>, test: RwSignal<Option<Rc<LabeledImages>>, LocalStorage>) -> impl IntoView {
+pub fn EmbeddingPanel(
+    map: RwSignal<Option<MapState>>,
+    test: RwSignal<Option<Rc<LabeledImages>>, LocalStorage>,
+    picked: RwSignal<Option<usize>>,
+    /// Where the visitor's drawing lands, in map coordinates.
+    drawn_at: Signal<Option<(f32, f32)>>,
+    palette: Signal<Palette>,
+    on_palette: Callback<Palette>,
+) -> impl IntoView {
     let canvas = NodeRef::<Canvas>::new();
     let preview = NodeRef::<Canvas>::new();
     let pretty = RwSignal::new(false);
@@ -18,7 +28,8 @@ pub fn EmbeddingPanel(map: RwSignal<Option<MapState>>, test: RwSignal<Option<Rc<
 
     Effect::new(move |_| {
         let (Some(canvas), Some(map), Some(test)) = (canvas.get(), map.get(), test.get()) else { return };
-        match scatter(&canvas, &map.points, &test, pretty.get()) {
+        let marks = Marks { picked: picked.get(), drawn: drawn_at.get() };
+        match scatter(&canvas, &map.points, &test, pretty.get(), palette.get(), marks) {
             Ok(f) => frame.set_value(Some(f)),
             Err(e) => leptos::logging::warn!("embedding: {e}"),
         }
@@ -30,15 +41,16 @@ pub fn EmbeddingPanel(map: RwSignal<Option<MapState>>, test: RwSignal<Option<Rc<
         }
     });
 
-    let on_move = move |ev: web_sys::MouseEvent| {
-        let (Some(canvas), Some(frame), Some(map), Some(test)) = (canvas.get_untracked(), frame.get_value(), map.get_untracked(), test.get_untracked()) else { return };
+    // The test image whose dot is under the pointer, if one is within reach.
+    let dot_at = move |ev: &web_sys::MouseEvent| -> Option<usize> {
+        let (canvas, frame, map, test) = (canvas.get_untracked()?, frame.get_value()?, map.get_untracked()?, test.get_untracked()?);
         let ratio = canvas.width() as f64 / canvas.client_width().max(1) as f64;
         let (x, y) = ((ev.offset_x() as f64 * ratio) as f32, (ev.offset_y() as f64 * ratio) as f32);
         let nearest = map.points.chunks_exact(2).take(test.len()).enumerate()
             .map(|(i, p)| { let (px, py) = frame.place(p[0], p[1]); (i, (px - x).powi(2) + (py - y).powi(2)) })
             .min_by(|a, b| a.1.total_cmp(&b.1));
         let reach = (8.0 * ratio) as f32;
-        hovered.set(nearest.filter(|&(_, d)| d <= reach * reach).map(|(i, _)| i));
+        nearest.filter(|&(_, d)| d <= reach * reach).map(|(i, _)| i)
     };
 
     let status = move || match map.get() {
@@ -58,20 +70,26 @@ pub fn EmbeddingPanel(map: RwSignal<Option<MapState>>, test: RwSignal<Option<Rc<
         </p>
         <div class="embedding">
             <canvas node_ref=canvas class="map" data-testid="embedding" role="img"
-                aria-label="t-SNE map of the test images' codes, one dot per image coloured by class"
-                on:mousemove=on_move on:mouseleave=move |_| hovered.set(None)></canvas>
+                aria-label="t-SNE map of the test images' codes, one dot per image coloured by class; click a dot to explore it (or type its number under Explore the codes)"
+                on:mousemove=move |ev| hovered.set(dot_at(&ev)) on:mouseleave=move |_| hovered.set(None)
+                on:click=move |ev| { if let Some(index) = dot_at(&ev) { picked.set(Some(index)) } }></canvas>
             <div class="side">
                 <ul class="legend">
-                    {CLASS_NAMES.iter().zip(CLASS_COLORS).map(|(name, color)| view! {
-                        <li><span class="swatch" style=format!("background:{color}")></span>{*name}</li>
+                    {move || CLASS_NAMES.iter().zip(class_colors(palette.get())).map(|(name, color)| view! {
+                        <li><span class="swatch" style:background-color=color></span>{*name}</li>
                     }).collect_view()}
                 </ul>
                 <label class="inline">
                     <input type="checkbox" prop:checked=move || pretty.get() on:change=move |ev| pretty.set(event_target_checked(&ev)) />
                     " show images"
                 </label>
+                <label class="inline">
+                    <input type="checkbox" data-testid="safe-colors" prop:checked=move || palette.get() == Palette::ColorBlindSafe
+                        on:change=move |ev| on_palette.run(if event_target_checked(&ev) { Palette::ColorBlindSafe } else { Palette::Chapter }) />
+                    " colour-blind-safe colours"
+                </label>
                 <div class="preview" class:hidden=move || hovered.get().is_none()>
-                    <canvas node_ref=preview width="112" height="112"></canvas>
+                    <canvas node_ref=preview width="112" height="112" aria-hidden="true"></canvas>
                     <span>{hovered_text}</span>
                 </div>
             </div>

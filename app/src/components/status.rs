@@ -64,3 +64,23 @@ pub fn Notices(notices: RwSignal<Vec<String>>) -> impl IntoView {
         </Show>
     }
 }
+
+/// Data files that did not load, each named, and a Retry for them. What did load stays in use.
+#[component]
+pub fn LoadErrors(failures: RwSignal<Vec<String>>, usable: Signal<bool>, on_retry: Callback<()>) -> impl IntoView {
+    view! {
+        <Show when=move || !failures.get().is_empty()>
+            <div class="error" role="alert" data-testid="load-error">
+                <p>
+                    {move || if usable.get() {
+                        "Some data files did not load; training uses the images that did."
+                    } else {
+                        "The data did not load, so nothing can be trained yet."
+                    }}
+                </p>
+                <ul>{move || failures.get().into_iter().map(|f| view! { <li>{f}</li> }).collect_view()}</ul>
+                <button data-testid="retry" on:click=move |_| on_retry.run(())>"Retry"</button>
+            </div>
+        </Show>
+    }
+}

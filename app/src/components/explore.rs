@@ -1,0 +1,236 @@
+//! Hands-on tools for the code space: pick a test image and see its code and reconstruction,
+//! corrupt it at any level, walk the line between two codes, and draw a picture of your own.
+
+use leptos::html::Canvas;
+use leptos::prelude::*;
+use model::data::{IMAGE_PIXELS, IMAGE_SIDE};
+use model::latent::Corruption;
+
+use crate::charts::{code_strip, context_2d, image_grid, put_image};
+use crate::latent::{Corrupted, Look, WALK_STEPS};
+use crate::settings::{MAX_DROPOUT_RATE, MAX_NOISE_STDDEV, TEST_IMAGES};
+
+/// What the visitor's drawing became.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Drawn {
+    pub look: Look,
+    /// "lands among Sneaker (7), Sandal (3)", once the map is there.
+    pub neighbours: Option<String>,
+}
+
+/// One row of 28x28 images (`pixels` holds them one after the other), scaled up by CSS.
+#[component]
+fn ImageRow(pixels: Signal<Option<Vec<f32>>>, columns: usize, testid: &'static str, label: Signal<String>) -> impl IntoView {
+    let canvas = NodeRef::<Canvas>::new();
+    Effect::new(move |_| {
+        let (Some(canvas), Some(pixels)) = (canvas.get(), pixels.get()) else { return };
+        if let Err(e) = image_grid(&canvas, &[&pixels], columns) {
+            leptos::logging::warn!("{testid}: {e}");
+        }
+    });
+    view! {
+        <canvas node_ref=canvas class="images" class:single=columns <= 2 data-testid=testid role="img" aria-label=label
+            width=(columns * IMAGE_SIDE).to_string() height=IMAGE_SIDE.to_string()></canvas>
+    }
+}
+
+/// A test-image number, 0 to 9,999.
+#[component]
+fn ImageNumber(label: &'static str, value: Signal<usize>, on_set: Callback<usize>, testid: &'static str) -> impl IntoView {
+    view! {
+        <label class="number">
+            <span>{label}</span>
+            <input type="number" min="0" max={(TEST_IMAGES - 1).to_string()} step="1" data-testid=testid prop:value=move || value.get().to_string()
+                on:change=move |ev| { if let Ok(v) = event_target_value(&ev).trim().parse::<usize>() { on_set.run(v.min(TEST_IMAGES - 1)) } } />
+        </label>
+    }
+}
+
+#[component]
+pub fn ExplorePanel(
+    /// A model is shown (not while training).
+    available: Signal<bool>,
+    picked: RwSignal<Option<usize>>,
+    /// Class name of the picked image.
+    picked_class: Signal<String>,
+    look: RwSignal<Option<Look>>,
+    corruption: RwSignal<Corruption>,
+    corrupted: RwSignal<Option<Corrupted>>,
+    walk_ends: RwSignal<(usize, usize)>,
+    walk: RwSignal<Option<Vec<f32>>>,
+    drawing: RwSignal<Option<Vec<f32>>>,
+    drawn: RwSignal<Option<Drawn>>,
+) -> impl IntoView {
+    view! {
+        <Show when=move || !available.get()>
+            <p class="hint">"The tools below work on the shown model: they come back when training ends."</p>
+        </Show>
+        <div class="tools" class:faded=move || !available.get()>
+            <PickedImage picked picked_class look />
+            <NoiseSlider corruption corrupted />
+            <DrawingPad drawing drawn look />
+            <CodeWalk picked walk_ends walk />
+        </div>
+    }
+}
+
+#[component]
+fn PickedImage(picked: RwSignal<Option<usize>>, picked_class: Signal<String>, look: RwSignal<Option<Look>>) -> impl IntoView {
+    let strip = NodeRef::<Canvas>::new();
+    Effect::new(move |_| {
+        let (Some(canvas), Some(look)) = (strip.get(), look.get()) else { return };
+        let _ = code_strip(&canvas, &look.code);
+    });
+    let pair = Signal::derive(move || look.get().map(|l| [l.original, l.reconstruction].concat()));
+    let code_text = move || look.get().map(|l| l.code.iter().map(|v| format!("{v:.2}")).collect::<Vec<_>>().join(" ")).unwrap_or_default();
+    let dimensions = move || look.get().map(|l| l.code.len()).unwrap_or(32);
+    view! {
+        <div class="tool" data-testid="picked">
+            <h3>"A test image and its code"</h3>
+            <ImageNumber label="test image (or click a dot on the map)" value=Signal::derive(move || picked.get().unwrap_or(0))
+                on_set=Callback::new(move |v| picked.set(Some(v))) testid="picked-index" />
+            <p class="caption">{picked_class}</p>
+            <ImageRow pixels=pair columns=2 testid="picked-images"
+                label=Signal::derive(move || format!("The picked test image ({}) and its reconstruction", picked_class.get())) />
+            <p class="caption">{move || format!("its {}-number code, darker for larger values:", dimensions())}</p>
+            <canvas node_ref=strip class="code" data-testid="code" role="img" aria-label=move || format!("code: {}", code_text())></canvas>
+            <details>
+                <summary>"the numbers"</summary>
+                <p class="code-values" data-testid="code-values">{code_text}</p>
+            </details>
+        </div>
+    }
+}
+
+#[component]
+fn NoiseSlider(corruption: RwSignal<Corruption>, corrupted: RwSignal<Option<Corrupted>>) -> impl IntoView {
+    let pair = Signal::derive(move || corrupted.get().map(|c| [c.seen, c.reconstruction].concat()));
+    let slider = move |label: &'static str, max: f64, testid: &'static str, get: fn(&Corruption) -> f64, set: fn(&mut Corruption, f64)| {
+        view! {
+            <label class="slider">
+                <span>{label}</span>
+                <input type="range" min="0" max={max.to_string()} step="0.05" data-testid=testid
+                    prop:value=move || get(&corruption.get()).to_string()
+                    on:input=move |ev| { if let Ok(v) = event_target_value(&ev).parse::<f64>() { corruption.update(|c| set(c, v)) } } />
+                <output>{move || format!("{:.2}", get(&corruption.get()))}</output>
+            </label>
+        }
+    };
+    view! {
+        <div class="tool" data-testid="noise">
+            <h3>"Corrupt it"</h3>
+            {slider("Gaussian noise stddev", MAX_NOISE_STDDEV, "noise-stddev", |c| c.noise_stddev, |c, v| c.noise_stddev = v)}
+            {slider("dropout rate", MAX_DROPOUT_RATE, "dropout-rate", |c| c.dropout_rate, |c, v| c.dropout_rate = v)}
+            <ImageRow pixels=pair columns=2 testid="noise-images"
+                label=Signal::derive(move || {
+                    let c = corruption.get();
+                    format!("The picked image with noise stddev {:.2} and dropout rate {:.2}, and the model's reconstruction of it", c.noise_stddev, c.dropout_rate)
+                }) />
+            <p class="caption">"what the model sees, and what it makes of it: try the denoising and dropout models"</p>
+        </div>
+    }
+}
+
+#[component]
+fn CodeWalk(picked: RwSignal<Option<usize>>, walk_ends: RwSignal<(usize, usize)>, walk: RwSignal<Option<Vec<f32>>>) -> impl IntoView {
+    let images = Signal::derive(move || walk.get());
+    view! {
+        <div class="tool wide" data-testid="walk">
+            <h3>"Walk from one code to another"</h3>
+            <div class="ends">
+                <ImageNumber label="from test image" value=Signal::derive(move || walk_ends.get().0)
+                    on_set=Callback::new(move |v| walk_ends.update(|e| e.0 = v)) testid="walk-from" />
+                <button on:click=move |_| { if let Some(p) = picked.get_untracked() { walk_ends.update(|e| e.0 = p) } }>"use the picked image"</button>
+                <ImageNumber label="to test image" value=Signal::derive(move || walk_ends.get().1)
+                    on_set=Callback::new(move |v| walk_ends.update(|e| e.1 = v)) testid="walk-to" />
+                <button on:click=move |_| { if let Some(p) = picked.get_untracked() { walk_ends.update(|e| e.1 = p) } }>"use the picked image"</button>
+            </div>
+            <ImageRow pixels=images columns=WALK_STEPS testid="walk-images"
+                label=Signal::derive(move || {
+                    let (from, to) = walk_ends.get();
+                    format!("{WALK_STEPS} images decoded from codes evenly spaced between the codes of test images {from} and {to}")
+                }) />
+            <p class="caption">"the decoder as a generator: every image in between is decoded from a code no image had"</p>
+        </div>
+    }
+}
+
+/// Brush radius in image pixels: strokes about as thick as Fashion-MNIST's edges.
+const BRUSH: f32 = 1.5;
+
+#[component]
+fn DrawingPad(drawing: RwSignal<Option<Vec<f32>>>, drawn: RwSignal<Option<Drawn>>, look: RwSignal<Option<Look>>) -> impl IntoView {
+    let pad = NodeRef::<Canvas>::new();
+    let pixels = StoredValue::new(vec![0.0f32; IMAGE_PIXELS]);
+    let pressed = StoredValue::new(false);
+
+    let repaint = move || {
+        let Some(canvas) = pad.get_untracked() else { return };
+        let bytes: Vec<u8> = pixels.with_value(|p| p.iter().map(|v| (255.0 * v.clamp(0.0, 1.0)) as u8).collect());
+        if let Ok(context) = context_2d(&canvas) {
+            let _ = put_image(&context, &bytes, 0.0, 0.0, 1);
+        }
+    };
+    Effect::new(move |_| {
+        if pad.get().is_some() {
+            repaint();
+        }
+    });
+    let paint = move |ev: &web_sys::PointerEvent| {
+        let Some(canvas) = pad.get_untracked() else { return };
+        let scale = IMAGE_SIDE as f32 / canvas.client_width().max(1) as f32;
+        let (x, y) = (ev.offset_x() as f32 * scale, ev.offset_y() as f32 * scale);
+        pixels.update_value(|p| {
+            for (i, value) in p.iter_mut().enumerate() {
+                let (px, py) = ((i % IMAGE_SIDE) as f32 + 0.5, (i / IMAGE_SIDE) as f32 + 0.5);
+                let distance = ((px - x).powi(2) + (py - y).powi(2)).sqrt();
+                *value = value.max((1.0 - (distance - BRUSH) / 1.0).clamp(0.0, 1.0));
+            }
+        });
+        repaint();
+    };
+    let finish = move || {
+        if pressed.get_value() {
+            pressed.set_value(false);
+            drawing.set(Some(pixels.get_value()));
+        }
+    };
+    let set_pad = move |values: Vec<f32>| {
+        pixels.set_value(values);
+        repaint();
+        drawing.set(Some(pixels.get_value()));
+    };
+    let result = Signal::derive(move || drawn.get().map(|d| d.look.reconstruction));
+    view! {
+        <div class="tool" data-testid="draw">
+            <h3>"Draw your own"</h3>
+            <div class="pad-row">
+                <canvas node_ref=pad class="pad" data-testid="pad" width=IMAGE_SIDE.to_string() height=IMAGE_SIDE.to_string()
+                    role="img" aria-label="Drawing pad, 28 by 28 pixels: draw with the mouse, a finger or a pen"
+                    on:pointerdown=move |ev| {
+                        pressed.set_value(true);
+                        if let Some(canvas) = pad.get_untracked() {
+                            let _ = canvas.set_pointer_capture(ev.pointer_id());
+                        }
+                        paint(&ev);
+                    }
+                    on:pointermove=move |ev| { if pressed.get_value() { paint(&ev) } }
+                    on:pointerup=move |_| finish()
+                    on:pointercancel=move |_| finish()></canvas>
+                <ImageRow pixels=result columns=1 testid="drawn-reconstruction"
+                    label=Signal::derive(move || "The model's reconstruction of your drawing".to_string()) />
+            </div>
+            <div class="buttons">
+                <button data-testid="pad-clear" on:click=move |_| { set_pad(vec![0.0; IMAGE_PIXELS]); drawn.set(None); drawing.set(None); }>"Clear"</button>
+                <button data-testid="pad-copy" on:click=move |_| { if let Some(l) = look.get_untracked() { set_pad(l.original) } }>"Start from the picked image"</button>
+            </div>
+            <p class="caption" data-testid="drawn-place" aria-live="polite">
+                {move || match drawn.get() {
+                    None => "Draw a shoe, a shirt or a bag: it is encoded, reconstructed and placed on the map (a red ringed cross).".to_string(),
+                    Some(Drawn { neighbours: Some(n), .. }) => format!("On the map it lands among {n}."),
+                    Some(_) => "Its place on the map shows once the map is there.".to_string(),
+                }}
+            </p>
+        </div>
+    }
+}
