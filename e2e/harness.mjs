@@ -21,7 +21,26 @@ const TYPES = {
   '.png': 'image/png',
 };
 
-/** Serves `root` under the sub-path `/course/demo/`, as a course site would embed it. */
+/**
+ * The strict Content-Security-Policy every test runs under (the README recommends it): scripts
+ * and workers only from the page's own folder, WebAssembly allowed, no inline script, no eval,
+ * no <style> elements, nothing from any other host.
+ */
+export const CSP = [
+  "default-src 'self'",
+  "script-src 'self' 'wasm-unsafe-eval'",
+  "worker-src 'self'",
+  "style-src 'self'",
+  // plotters measures chart labels with a styled, off-screen <span>: style attributes only.
+  "style-src-attr 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+].join('; ');
+
+/** Serves `root` under the sub-path `/course/demo/`, as a course site would embed it, with `CSP`. */
 export async function serve(root = DIST) {
   const prefix = '/course/demo/';
   const server = createServer(async (request, response) => {
@@ -37,7 +56,10 @@ export async function serve(root = DIST) {
     }
     try {
       const body = await readFile(join(root, relative));
-      response.writeHead(200, { 'content-type': TYPES[extname(relative)] ?? 'application/octet-stream' });
+      response.writeHead(200, {
+        'content-type': TYPES[extname(relative)] ?? 'application/octet-stream',
+        'content-security-policy': CSP,
+      });
       response.end(body);
     } catch {
       response.writeHead(404).end('not found');
@@ -80,10 +102,18 @@ export async function launch() {
   });
 }
 
-/** A new page that records uncaught errors and console errors. */
-export async function openPage(browser, url) {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 1000 }, deviceScaleFactor: 1 });
+/**
+ * A new page that records uncaught errors, console errors and Content-Security-Policy
+ * violations (all count as problems), and keeps the wasm module's exports as `window.wasm`.
+ */
+export async function openPage(browser, url, viewport = { width: 1280, height: 1000 }) {
+  const page = await browser.newPage({ viewport, deviceScaleFactor: 1 });
   page.problems = [];
+  await page.addInitScript(() => {
+    window.cspViolations = [];
+    document.addEventListener('securitypolicyviolation', (e) => window.cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));
+    addEventListener('TrunkApplicationStarted', (e) => { window.wasm = e.detail.wasm; });
+  });
   // Long tasks (over 50 ms on the main thread), to check the page stays responsive.
   await page.addInitScript(() => {
     window.longTasks = [];
@@ -132,4 +162,47 @@ export async function screenshot(page, name) {
 /** The longest main-thread task since `since` (a `performance.now()` time), in milliseconds. */
 export async function longestTaskSince(page, since) {
   return page.evaluate((t) => Math.max(0, ...window.longTasks.filter((e) => e.start >= t).map((e) => e.duration)), since);
+}
+
+/** Waits until a canvas has some ink (non-white pixels). */
+export async function waitForInk(page, testid, timeout = 60_000) {
+  await page.waitForFunction((id) => {
+    const c = document.querySelector(`[data-testid=${id}]`);
+    if (!c || !c.width || !c.height) return false;
+    const { data } = c.getContext('2d').getImageData(0, 0, c.width, c.height);
+    // Painted (not transparent) and not white.
+    for (let i = 0; i < data.length; i += 4) if (data[i + 3] > 0 && (data[i] < 250 || data[i + 1] < 250 || data[i + 2] < 250)) return true;
+    return false;
+  }, testid, { timeout });
+}
+
+/** Page coordinates of a dot on the map: its first strongly coloured pixel. */
+export async function dotOnMap(page) {
+  const box = await page.locator('[data-testid=embedding]').boundingBox();
+  return page.evaluate(({ x, y, width, height }) => {
+    const canvas = document.querySelector('[data-testid=embedding]');
+    const { data } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
+    for (let i = 0; i < data.length; i += 4) {
+      const [r, g, b] = [data[i], data[i + 1], data[i + 2]];
+      if (Math.max(r, g, b) - Math.min(r, g, b) > 60) {
+        const px = (i / 4) % canvas.width;
+        const py = Math.floor(i / 4 / canvas.width);
+        return { x: x + ((px + 0.5) * width) / canvas.width, y: y + ((py + 0.5) * height) / canvas.height };
+      }
+    }
+    return null;
+  }, box);
+}
+
+/** How many of a canvas' pixels are within `tolerance` of the colour `#rrggbb`. */
+export async function pixelsOfColor(page, testid, hex, tolerance = 8) {
+  return page.$eval(`[data-testid=${testid}]`, (canvas, [hex, tolerance]) => {
+    const want = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+    const { data } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
+    let count = 0;
+    for (let i = 0; i < data.length; i += 4) {
+      if (want.every((v, k) => Math.abs(data[i + k] - v) <= tolerance)) count++;
+    }
+    return count;
+  }, [hex, tolerance]);
 }

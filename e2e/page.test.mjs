@@ -1,7 +1,7 @@
 // The page end to end: train in headless Chromium on each backend, and fail clearly on bad data.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { history, inkShare, longestTaskSince, openPage, pageSession, screenshot, waitForState } from './harness.mjs';
+import { dotOnMap, history, inkShare, longestTaskSince, openPage, pageSession, screenshot, waitForState } from './harness.mjs';
 
 const TEN_MINUTES = 600_000;
 const session = pageSession();
@@ -64,22 +64,7 @@ test('maps the test codes with t-SNE while the page stays responsive', async () 
   assert.ok((await inkShare(page, 'embedding')) > dotsOnly * 1.2, 'no thumbnails drawn');
 
   // Hovering a dot shows its image and class.
-  const box = await page.locator('[data-testid=embedding]').boundingBox();
-  const hit = await page.evaluate(async ({ x, y, width, height }) => {
-    const canvas = document.querySelector('[data-testid=embedding]');
-    const context = canvas.getContext('2d');
-    const { data } = context.getImageData(0, 0, canvas.width, canvas.height);
-    // The first coloured (not grey, not white) pixel is a dot.
-    for (let i = 0; i < data.length; i += 4) {
-      const [r, g, b] = [data[i], data[i + 1], data[i + 2]];
-      if (Math.max(r, g, b) - Math.min(r, g, b) > 60) {
-        const px = (i / 4) % canvas.width;
-        const py = Math.floor(i / 4 / canvas.width);
-        return { x: x + (px * width) / canvas.width, y: y + (py * height) / canvas.height };
-      }
-    }
-    return null;
-  }, box);
+  const hit = await dotOnMap(page);
   assert.ok(hit, 'no dot found');
   await page.mouse.move(hit.x + 0.5, hit.y + 0.5);
   await page.waitForTimeout(300);
@@ -97,24 +82,6 @@ test('maps the test codes with t-SNE while the page stays responsive', async () 
 test('trains on WebGPU when the URL asks for it', async () => {
   const row = await trainsDenoising('webgpu', /WebGPU/);
   console.log(`webgpu: ${JSON.stringify(row)}`);
-});
-
-test('a corrupted shard ends in a clear error', async () => {
-  const page = await openPage(session.browser, 'about:blank');
-  await page.route('**/data/fashion-mnist/test-00.bin.gz', async (route) => {
-    const response = await route.fetch();
-    const body = Buffer.from(await response.body());
-    body[body.length >> 1] ^= 0x40;
-    await route.fulfill({ response, body });
-  });
-  await page.goto(`${session.server.url}?autostart=1`);
-  const state = await waitForState(page, ['error', 'done'], 120_000);
-  await screenshot(page, 'corrupted-shard');
-  assert.equal(state, 'error');
-  const message = await page.textContent('[data-testid=error]');
-  assert.match(message, /test-00\.bin\.gz/);
-  assert.match(message, /SHA-256/);
-  await page.close();
 });
 
 test('a bad URL parameter is explained and falls back to its default', async () => {
