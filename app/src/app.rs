@@ -143,7 +143,7 @@ pub fn App() -> impl IntoView {
         phase.set(Phase::Training);
         let report_every = trainer.config().report_every;
         spawn_local(async move {
-            let last_weights = Rc::new(RefCell::new(None::<Vec<u8>>));
+            let last_weights = Rc::new(RefCell::new(None::<(usize, Vec<u8>)>));
             let kept = last_weights.clone();
             let on_event = move |event: RunEvent| match event {
                 RunEvent::Progress(p) => {
@@ -162,7 +162,7 @@ pub fn App() -> impl IntoView {
                     history.update(|h| h.push(record));
                 }
                 RunEvent::Reconstructions(r) => reconstructions.set(Some(r)),
-                RunEvent::Weights(bytes) => *kept.borrow_mut() = Some(bytes),
+                RunEvent::Weights { epoch, bytes } => *kept.borrow_mut() = Some((epoch, bytes)),
             };
             let (mut trainer, mut kind) = (trainer, kind);
             let result = loop {
@@ -174,16 +174,19 @@ pub fn App() -> impl IntoView {
                     break result;
                 }
                 // The GPU is gone (device lost, driver reset): go on on the CPU from the last
-                // finished epoch, keeping the history.
+                // epoch whose weights were read back, keeping the history up to it.
                 let cpu = Device::flex();
                 let config = run::training_config(&settings, BackendKind::Cpu);
-                let done = history.with_untracked(Vec::len);
                 let resumed = match last_weights.borrow().as_ref() {
-                    Some(bytes) => Trainer::from_weights(config, bytes, done, &cpu),
+                    Some((epoch, bytes)) => Trainer::from_weights(config, bytes, *epoch, &cpu),
                     None => Trainer::new(config, &cpu),
                 };
                 let Ok(resumed) = resumed else { break result };
-                let note = format!("WebGPU failed during training ({why}); training went on on the CPU from the weights after epoch {done}");
+                let done = resumed.epochs_done();
+                history.update(|h| h.truncate(done));
+                live.update(|points| points.retain(|p| p.epoch <= done as f64));
+                let from = if done == 0 { "from scratch".to_string() } else { format!("from the weights after epoch {done}") };
+                let note = format!("WebGPU failed during training ({why}); training went on on the CPU {from}");
                 notices.update(|n| n.push(format!("{note}.")));
                 backend.set(Some(BackendInfo { kind: BackendKind::Cpu, why: note }));
                 *compute.device.borrow_mut() = Some((cpu, BackendKind::Cpu));

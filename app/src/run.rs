@@ -55,9 +55,9 @@ pub enum RunEvent {
     Validating { done: usize, total: usize },
     Epoch(EpochRecord),
     Reconstructions(Reconstructions),
-    /// The weights after the epoch just finished, as a `.safetensors` file (when asked for):
-    /// on the GPU, so a lost device does not lose the run.
-    Weights(Vec<u8>),
+    /// The weights after `epoch`, as a `.safetensors` file (when asked for): on the GPU, so
+    /// a lost device does not lose the run.
+    Weights { epoch: usize, bytes: Vec<u8> },
 }
 
 /// Steps between reports: each report yields to the browser, so the page stays responsive.
@@ -98,7 +98,8 @@ pub async fn train(
         trainer.run_epoch(&train, &test, &mut on_event).await?;
         if keep_weights {
             let config = &trainer.config().model;
-            emit(RunEvent::Weights(model::weights::to_safetensors(&trainer.model(), config, Default::default()).await?));
+            let bytes = model::weights::to_safetensors(&trainer.model(), config, Default::default()).await?;
+            emit(RunEvent::Weights { epoch: trainer.epochs_done(), bytes });
         }
         let reconstructions = reconstruct(trainer, &test, &sample()).await?;
         emit(RunEvent::Reconstructions(reconstructions));
