@@ -79,9 +79,11 @@ test('latent tools: pick by number or on the map, corrupt, walk between codes, d
 
   // The walk between two codes: nine decoded images, from one test image to another.
   await waitForInk(page, 'walk-images');
+  const firstWalk = await page.$eval('[data-testid=walk-images]', (c) => c.toDataURL());
   await page.fill('[data-testid=walk-to]', '7');
   await page.press('[data-testid=walk-to]', 'Enter');
   await page.waitForFunction(() => /test images 0 and 7/.test(document.querySelector('[data-testid=walk-images]').getAttribute('aria-label')));
+  await page.waitForFunction((before) => document.querySelector('[data-testid=walk-images]').toDataURL() !== before, firstWalk);
   const walkColumns = await page.$eval('[data-testid=walk-images]', (c) => c.width);
   assert.equal(walkColumns, 9 * 28 + 8 * 2);
 

@@ -107,6 +107,13 @@ pub fn App() -> impl IntoView {
 
     // Every change of the shown model goes through here, so the tools follow it.
     let show_trainer = move |trainer: Option<Rc<Trainer>>| {
+        if trainer.is_none() {
+            look.set(None);
+            corrupted.set(None);
+            walk.set(None);
+            drawn.set(None);
+            drawn_at.set(None);
+        }
         compute.get_value().set_trainer(trainer);
         model_shown.update(|n| *n += 1);
     };
@@ -130,6 +137,7 @@ pub fn App() -> impl IntoView {
         let token = compute.next_token();
         shown.set(Some(format!("Training {} from scratch here.", settings.experiment)));
         show_trainer(None);
+        comparison.set(None);
         history.set(Vec::new());
         live.set(Vec::new());
         progress.set(None);
@@ -194,14 +202,16 @@ pub fn App() -> impl IntoView {
             };
             let trainer = Rc::new(trainer);
             let current = compute.is_current(token);
-            if current {
+            // A run that ended before its first epoch has nothing worth showing or saving.
+            if current && history.with_untracked(Vec::is_empty) {
+                shown.set(None);
+            } else if current {
                 let record = RunRecord::of(&trainer, settings.experiment, "trained in the browser".into(), history.get_untracked());
                 shown.set(Some(format!("Trained here: {} ({} epochs, seed {}).", record.experiment, record.epochs, record.seed)));
-                if !record.history.is_empty() {
-                    let mut runs = compute.runs.borrow_mut();
-                    runs.retain(|run| run.0 != settings.experiment);
-                    runs.push((settings.experiment, trainer.clone(), record.clone()));
-                }
+                let mut runs = compute.runs.borrow_mut();
+                runs.retain(|run| run.0 != settings.experiment);
+                runs.push((settings.experiment, trainer.clone(), record.clone()));
+                drop(runs);
                 *compute.record.borrow_mut() = Some(record);
                 show_trainer(Some(trainer));
             }
@@ -349,55 +359,29 @@ pub fn App() -> impl IntoView {
     });
 
     // The latent tools follow the shown model and their own inputs. A result that arrives
-    // after the model or the input changed again is dropped.
+    // after the model or its inputs changed again is dropped.
     let still = move |version: u64| model_shown.get_untracked() == version;
     Effect::new(move |_| {
-        let version = model_shown.get();
-        let (Some(index), compute) = (picked.get(), compute.get_value()) else { return };
-        let (Some(trainer), Some(test)) = (compute.trainer(), compute.test()) else { return };
-        if index >= test.len() {
-            return;
-        }
-        let pixels = test.batch_pixels(&[index]);
-        spawn_local(async move {
-            match latent::look(&trainer, pixels).await {
-                Ok(result) if still(version) && picked.get_untracked() == Some(index) => look.set(Some(result)),
-                Ok(_) => {}
-                Err(e) => error.set(Some(format!("Could not encode test image {index}: {e}"))),
-            }
-        });
+        let (version, index, compute) = (model_shown.get(), picked.get(), compute.get_value());
+        let Some((trainer, test, index)) = shown_with_image(&compute, index) else { return };
+        let job = async move { latent::look(&trainer, test.batch_pixels(&[index])).await.map_err(|e| format!("Could not encode test image {index}: {e}")) };
+        in_background(job, move || still(version) && picked.get_untracked() == Some(index), move |r| look.set(Some(r)), error);
     });
     Effect::new(move |_| {
-        let version = model_shown.get();
-        let (level, index, compute) = (corruption.get(), picked.get(), compute.get_value());
-        let (Some(index), Some(trainer), Some(test)) = (index, compute.trainer(), compute.test()) else { return };
-        if index >= test.len() {
-            return;
-        }
-        let pixels = test.batch_pixels(&[index]);
-        spawn_local(async move {
-            match latent::corrupted(&trainer, &pixels, level).await {
-                Ok(result) if still(version) && corruption.get_untracked() == level => corrupted.set(Some(result)),
-                Ok(_) => {}
-                Err(e) => error.set(Some(format!("Could not corrupt test image {index}: {e}"))),
-            }
-        });
+        let (version, level, index, compute) = (model_shown.get(), corruption.get(), picked.get(), compute.get_value());
+        let Some((trainer, test, index)) = shown_with_image(&compute, index) else { return };
+        let job = async move { latent::corrupted(&trainer, &test.batch_pixels(&[index]), level).await.map_err(|e| format!("Could not corrupt test image {index}: {e}")) };
+        let fresh = move || still(version) && picked.get_untracked() == Some(index) && corruption.get_untracked() == level;
+        in_background(job, fresh, move |r| corrupted.set(Some(r)), error);
     });
     Effect::new(move |_| {
-        let version = model_shown.get();
-        let ((from, to), compute) = (walk_ends.get(), compute.get_value());
-        let (Some(trainer), Some(test)) = (compute.trainer(), compute.test()) else { return };
-        if from >= test.len() || to >= test.len() {
-            return;
-        }
-        let (a, b) = (test.batch_pixels(&[from]), test.batch_pixels(&[to]));
-        spawn_local(async move {
-            match latent::walk(&trainer, &a, &b).await {
-                Ok(result) if still(version) && walk_ends.get_untracked() == (from, to) => walk.set(Some(result)),
-                Ok(_) => {}
-                Err(e) => error.set(Some(format!("Could not walk between test images {from} and {to}: {e}"))),
-            }
-        });
+        let (version, (from, to), compute) = (model_shown.get(), walk_ends.get(), compute.get_value());
+        let Some((trainer, test, _)) = shown_with_image(&compute, Some(from.max(to))) else { return };
+        let job = async move {
+            let (a, b) = (test.batch_pixels(&[from]), test.batch_pixels(&[to]));
+            latent::walk(&trainer, &a, &b).await.map_err(|e| format!("Could not walk between test images {from} and {to}: {e}"))
+        };
+        in_background(job, move || still(version) && walk_ends.get_untracked() == (from, to), move |r| walk.set(Some(r)), error);
     });
     let finished_map = Memo::new(move |_| map.with(|m| m.as_ref().filter(|m| m.done).map(|m| m.points.clone())));
     Effect::new(move |_| {
@@ -410,6 +394,7 @@ pub fn App() -> impl IntoView {
         };
         let (Some(trainer), Some(test)) = (compute.trainer(), compute.test()) else { return };
         spawn_local(async move {
+            let drawn_now = pixels.clone();
             let look = match latent::look(&trainer, pixels).await {
                 Ok(look) => look,
                 Err(e) => return error.set(Some(format!("Could not encode your drawing: {e}"))),
@@ -418,7 +403,8 @@ pub fn App() -> impl IntoView {
                 Some(points) => compute.test_codes().await.ok().and_then(|codes| place_on_map(&codes.values, codes.dim, points, &look.code, 10)),
                 None => None,
             };
-            if !still(version) {
+            // The model changed, or the pad was cleared or drawn on, meanwhile.
+            if !still(version) || drawing.with_untracked(|d| d.as_ref() != Some(&drawn_now)) {
                 return;
             }
             drawn_at.set(placement.as_ref().map(|p| (p.x, p.y)));
@@ -431,6 +417,7 @@ pub fn App() -> impl IntoView {
         _ => String::new(),
     });
     let tools_available = Signal::derive(move || model_shown.get() > 0 && phase.get() != Phase::Training && shown.get().is_some());
+    let training = Signal::derive(move || phase.get() == Phase::Training);
 
     let on_compare = Callback::new(move |()| {
         let compute = compute.get_value();
@@ -632,7 +619,7 @@ pub fn App() -> impl IntoView {
             </section>
             <section class="panel explore" aria-label="Explore the codes" class:omitted=hidden(Panel::Explore)>
                 <h2>"Explore the codes"</h2>
-                <ExplorePanel available=tools_available picked picked_class look corruption corrupted walk_ends walk drawing drawn />
+                <ExplorePanel available=tools_available training picked picked_class look corruption corrupted walk_ends walk drawing drawn />
             </section>
             <section class="panel compare" aria-label="Compare the four experiments" class:omitted=hidden(Panel::Compare)>
                 <h2>"Compare the four experiments"</h2>
@@ -643,6 +630,29 @@ pub fn App() -> impl IntoView {
             </section>
         </main>
     }
+}
+
+/// The shown model, the test images and `index`, if all are there.
+fn shown_with_image(compute: &Compute, index: Option<usize>) -> Option<(Rc<Trainer>, Rc<LabeledImages>, usize)> {
+    let (trainer, test, index) = (compute.trainer()?, compute.test()?, index?);
+    (index < test.len()).then_some((trainer, test, index))
+}
+
+/// Runs `job` without blocking the page and hands its result to `done` if `fresh()` still
+/// holds then (the inputs did not change meanwhile); an error goes to the banner.
+fn in_background<T: 'static>(
+    job: impl std::future::Future<Output = Result<T, String>> + 'static,
+    fresh: impl Fn() -> bool + 'static,
+    done: impl FnOnce(T) + 'static,
+    error: RwSignal<Option<String>>,
+) {
+    spawn_local(async move {
+        match job.await {
+            Ok(value) if fresh() => done(value),
+            Ok(_) => {}
+            Err(e) => error.set(Some(e)),
+        }
+    });
 }
 
 /// "Sneaker (7), Sandal (3)": the classes of test images `indices`, most frequent first.
@@ -659,8 +669,14 @@ fn classes_of(indices: &[usize], test: &LabeledImages) -> String {
 /// Encodes the test images with the shown model and maps the codes with t-SNE in the worker.
 fn start_map(compute: &Compute, map: RwSignal<Option<MapState>>, error: RwSignal<Option<String>>) {
     let compute = compute.clone();
+    let Some(shown) = compute.trainer() else { return };
     spawn_local(async move {
-        match compute.test_codes().await {
+        let codes = compute.test_codes().await;
+        // Another model may have been shown while the test images were encoded.
+        if !compute.trainer().is_some_and(|t| Rc::ptr_eq(&t, &shown)) {
+            return;
+        }
+        match codes {
             Ok(codes) => compute.mapper.map(&codes.values, codes.dim, move |update| match update {
                 Ok(state) => map.set(Some(state)),
                 Err(e) => error.set(Some(format!("The map of the codes failed: {e}"))),

@@ -12,7 +12,7 @@ use model::{Experiment, Trainer};
 use crate::backend::BackendKind;
 use crate::data::Dataset;
 use crate::embedding::{self, Mapper};
-use crate::run::RunControl;
+use crate::run::{RunControl, sleep};
 
 /// The test codes of the shown model: `dim` values per test image.
 pub struct Codes {
@@ -27,6 +27,8 @@ pub struct Compute {
     /// The model shown (pretrained, loaded or trained here); none while a run trains.
     trainer: Rc<RefCell<Option<Rc<Trainer>>>>,
     codes: Rc<RefCell<Option<Rc<Codes>>>>,
+    /// The test images are being encoded: callers wait for those codes rather than encode again.
+    encoding: Rc<Cell<bool>>,
     /// The record of what is shown, for "Save history".
     pub record: Rc<RefCell<Option<RunRecord>>>,
     /// The last model trained here per experiment, for the comparison.
@@ -68,11 +70,17 @@ impl Compute {
 
     /// The shown model's codes of the test images, encoded once per model.
     pub async fn test_codes(&self) -> Result<Rc<Codes>, String> {
+        while self.encoding.get() {
+            sleep(20).await;
+        }
         if let Some(codes) = self.codes.borrow().clone() {
             return Ok(codes);
         }
         let (Some(trainer), Some(test)) = (self.trainer(), self.test()) else { return Err("no model is shown".into()) };
-        let (values, dim) = embedding::codes(&trainer, &test).await.map_err(|e| format!("could not encode the test images: {e}"))?;
+        self.encoding.set(true);
+        let encoded = embedding::codes(&trainer, &test).await;
+        self.encoding.set(false);
+        let (values, dim) = encoded.map_err(|e| format!("could not encode the test images: {e}"))?;
         let codes = Rc::new(Codes { values, dim });
         // The model may have changed while encoding: keep the codes only if it did not.
         if self.trainer().is_some_and(|t| Rc::ptr_eq(&t, &trainer)) {

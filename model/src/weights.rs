@@ -34,6 +34,8 @@ pub enum WeightsError {
     Dtype { name: String, found: String },
     #[error("tensor `{0}` holds a value that is not a finite number")]
     NotFinite(String),
+    #[error("could not write the weights file ({0})")]
+    Write(String),
 }
 
 /// A run's record beside its weights (`<experiment>.json`): how it was trained and what it
@@ -115,7 +117,7 @@ pub async fn to_safetensors(
     });
     metadata.insert("layer_sizes".into(), format!("{:?}", config.layer_sizes));
     metadata.insert("tied".into(), config.tied.to_string());
-    safetensors::serialize(views, Some(metadata)).map_err(|e| TrainError::Device(format!("writing weights: {e}")))
+    safetensors::serialize(views, Some(metadata)).map_err(|e| WeightsError::Write(e.to_string()).into())
 }
 
 /// A model built from `config` with the weights in `bytes`, on `device`. Every tensor the model

@@ -189,6 +189,7 @@ fn step_timing_and_profile_measure_real_steps() {
 
 #[test]
 fn latent_tools_agree_with_the_model() {
+    let _turn = RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let images = synthetic(4, 11);
     let trainer = Trainer::new(config(Experiment::Tied, 1, 0), &Device::flex()).unwrap();
     let read = |t: model::burn::prelude::Tensor<2>| block_on(model::read_values([t])).unwrap().concat();

@@ -50,6 +50,7 @@ fn ImageNumber(label: &'static str, value: Signal<usize>, on_set: Callback<usize
 pub fn ExplorePanel(
     /// A model is shown (not while training).
     available: Signal<bool>,
+    training: Signal<bool>,
     picked: RwSignal<Option<usize>>,
     /// Class name of the picked image.
     picked_class: Signal<String>,
@@ -63,7 +64,13 @@ pub fn ExplorePanel(
 ) -> impl IntoView {
     view! {
         <Show when=move || !available.get()>
-            <p class="hint">"The tools below work on the shown model: they come back when training ends."</p>
+            <p class="hint">
+                {move || if training.get() {
+                    "The tools below work on the shown model: they come back when training ends."
+                } else {
+                    "The tools below work on a model: train one, or load weights."
+                }}
+            </p>
         </Show>
         <div class="tools" class:faded=move || !available.get()>
             <PickedImage picked picked_class look />
