@@ -220,6 +220,7 @@ pub fn App() -> impl IntoView {
                 Err(e) => {
                     error.set(Some(match e {
                         TrainError::Device(_) => format!("The GPU stopped working ({e}). Reload the page, or add ?backend=cpu to the URL."),
+                        _ if history.with_untracked(Vec::is_empty) => format!("Training stopped: {e}. No epoch had finished, so there is no model to show."),
                         _ => format!("Training stopped: {e}. What was trained so far stays on screen."),
                     }));
                     phase.set(Phase::Error);

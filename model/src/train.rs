@@ -81,7 +81,7 @@ pub enum TrainError {
     #[error("stopped")]
     Stopped,
     #[error(
-        "the loss became {loss} at epoch {epoch}, step {step}: training diverged, so it stopped and kept the weights of the last finished epoch; try a smaller learning rate"
+        "the loss became {loss:.4} at epoch {epoch}, step {step}: training diverged, so it stopped and kept the weights of the last finished epoch; try a smaller learning rate"
     )]
     Diverged { epoch: usize, step: usize, loss: f64 },
     #[error("reading results back from the device failed: {0}")]
@@ -440,11 +440,37 @@ async fn read_means(a: &Tensor<1>, b: &Tensor<1>, count: usize) -> Result<(f64, 
     Ok((mean(&values[0]), mean(&values[1])))
 }
 
+/// A backend's multi-line error report ("X\nCaused by:\n  Y\nBacktrace: …") as "X: Y".
+fn one_line(report: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for line in report.lines().map(str::trim) {
+        if line.is_empty() || line == "Caused by:" || line.starts_with("Backtrace") || line.starts_with("No backtrace") {
+            continue;
+        }
+        if parts.last() != Some(&line) && !parts.contains(&line) {
+            parts.push(line);
+        }
+    }
+    parts.join(": ")
+}
+
 /// Reads tensors back as floats in one round trip, without blocking: a blocking read panics on
 /// WebGPU in the browser.
 pub async fn read_values<const D: usize>(tensors: impl IntoIterator<Item = Tensor<D>>) -> Result<Vec<Vec<f32>>, TrainError> {
-    let device_error = |e: &dyn std::fmt::Debug| TrainError::Device(format!("{e:?}"));
+    let device_error = |e: &dyn std::fmt::Debug| TrainError::Device(one_line(&format!("{e:?}")));
     let transaction = tensors.into_iter().fold(Transaction::default(), |t, tensor| t.register(tensor));
     let data = transaction.execute_async().await.map_err(|e| device_error(&e))?;
     data.into_iter().map(|d| d.try_to_vec::<f32>().map_err(|e| device_error(&e))).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line;
+
+    #[test]
+    fn device_reports_read_as_one_line() {
+        let report = "The device is poisoned\nCaused by:\n  The device is poisoned\nCaused by:\n  Destroyed: Device was destroyed.\nBacktrace:\nNo backtrace available";
+        assert_eq!(one_line(report), "The device is poisoned: Destroyed: Device was destroyed.");
+        assert_eq!(one_line("plain"), "plain");
+    }
 }
