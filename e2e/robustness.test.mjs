@@ -163,7 +163,9 @@ test('a diverging learning rate stops the run with a message and leaves no broke
   await page.waitForFunction(() => document.querySelectorAll('[data-testid=history] tbody tr').length >= 1, null, { timeout: 5 * MINUTE });
   await page.click('[data-testid=stop]');
   assert.equal(await waitForState(page, ['done', 'error'], MINUTE), 'done');
-  assert.ok((await history(page))[0].valLoss < 0.5);
+  // It learns (an untrained model's loss is about 0.69).
+  const [first] = await history(page);
+  assert.ok(first.valLoss < 0.6, JSON.stringify(first));
   assert.deepEqual(page.problems, []);
   await page.close();
 });
