@@ -135,16 +135,19 @@ test('losing the GPU mid-training: training goes on on the CPU from the last epo
     };
   });
   await page.goto(`${session.server.url}?experiment=tied&epochs=3&train_limit=64&backend=webgpu&autostart=1`);
-  // Lose the device while epoch 2 is paused: the weights after epoch 1 were read back by then.
-  await page.waitForFunction(() => /^Epoch 2/.test(document.querySelector('[data-testid=status]').textContent), null, { timeout: 10 * MINUTE });
+  // Lose the device while epoch 2 is paused: the weights after epoch 1 (or, if the pause
+  // lands late, epoch 2) were read back by then.
+  await page.waitForFunction(() => /^Epoch 2/.test(document.querySelector('[data-testid=status]')?.textContent ?? ''), null, { timeout: 10 * MINUTE });
   await page.click('[data-testid=pause]');
-  await page.waitForFunction(() => /^Paused/.test(document.querySelector('[data-testid=status]').textContent));
+  await page.waitForFunction(() => document.querySelector('[data-testid=pause]').textContent === 'Resume');
   await page.evaluate(() => window.gpuDevices.forEach((device) => device.destroy()));
   await page.click('[data-testid=pause]');
   assert.equal(await waitForState(page, ['done', 'error'], 10 * MINUTE), 'done', await page.textContent('[data-testid=status]'));
   assert.deepEqual((await history(page)).map((r) => r.epoch), [1, 2, 3]);
   assert.match(await page.textContent('[data-testid=backend]'), /CPU/);
-  assert.match(await page.textContent('[data-testid=notices]'), /WebGPU failed during training \([^\n]*Device was destroyed\.\); training went on on the CPU from the weights after epoch 1/);
+  // The backend's words depend on which call meets the lost device first ("Device was
+  // destroyed", "the staging buffer could not be mapped"); they are one line either way.
+  assert.match(await page.textContent('[data-testid=notices]'), /WebGPU failed during training \([^\n]+\); training went on on the CPU from the weights after epoch [12]\./);
   await page.close();
 });
 
@@ -171,17 +174,18 @@ test('a diverging learning rate stops the run with a message and leaves no broke
 });
 
 test('Stop, restart and switching while training or mapping never leaves two runs writing', async () => {
-  const page = await openPage(session.browser, `${session.server.url}?experiment=tied&epochs=2&train_limit=2048&backend=cpu&autostart=1`);
-  await page.waitForFunction(() => document.querySelectorAll('[data-testid=history] tbody tr').length >= 1, null, { timeout: 5 * MINUTE });
-  // Stop and start again at once: the second run owns the charts.
+  const page = await openPage(session.browser, `${session.server.url}?experiment=tied&epochs=3&train_limit=2048&backend=cpu&autostart=1`);
+  // Stop in epoch 2 (epoch 3 is the margin before the run would end by itself) and start
+  // again at once: the second run owns the charts.
+  await page.waitForFunction(() => /^Epoch 2/.test(document.querySelector('[data-testid=status]')?.textContent ?? ''), null, { timeout: 5 * MINUTE });
   await page.click('[data-testid=stop]');
   await page.waitForFunction(() => !document.querySelector('[data-testid=train]').disabled, null, { timeout: MINUTE });
   await page.click('[data-testid=train]');
   await page.waitForFunction(() => document.body.dataset.state === 'training');
   assert.equal(await waitForState(page, ['done', 'error'], 5 * MINUTE), 'done');
-  assert.deepEqual((await history(page)).map((r) => r.epoch), [1, 2]);
+  assert.deepEqual((await history(page)).map((r) => r.epoch), [1, 2, 3]);
   await page.waitForTimeout(1000);
-  assert.deepEqual((await history(page)).map((r) => r.epoch), [1, 2], 'the stopped run wrote after the new one');
+  assert.deepEqual((await history(page)).map((r) => r.epoch), [1, 2, 3], 'the stopped run wrote after the new one');
 
   // Switch experiment while t-SNE maps the run: the pretrained model's map stays.
   await page.waitForFunction(() => /iteration \d+ of/.test(document.querySelector('[data-testid=embedding-status]').textContent), null, { timeout: MINUTE });

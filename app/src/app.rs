@@ -556,7 +556,8 @@ pub fn App() -> impl IntoView {
     let status = move || match (phase.get(), progress.get()) {
         (Phase::Training, Some(p)) if validating.get().is_some() => {
             let (done, total) = validating.get().unwrap_or_default();
-            format!("Epoch {}: validating on the test images, {done} of {total}", p.epoch)
+            let paused = if paused.get() { "Paused. " } else { "" };
+            format!("{paused}Epoch {}: validating on the test images, {done} of {total}", p.epoch)
         }
         (Phase::Loading, _) => "Loading…".to_string(),
         (Phase::Ready, _) => "Ready: pick an experiment and press Train.".into(),

@@ -82,9 +82,13 @@ pub fn line_chart(canvas: &HtmlCanvasElement, y_label: &str, x_max: f64, series:
     if series.iter().all(|s| s.points.is_empty()) {
         return root.present().map_err(|e| e.to_string());
     }
+    // The legend goes in the corner the curves leave free: low for rising curves (accuracy).
+    let ends: Vec<f64> = series.iter().filter_map(|s| s.points.last().map(|p| p.1)).collect();
+    let end = ends.iter().sum::<f64>() / ends.len().max(1) as f64;
+    let corner = if end > (low + high) / 2.0 { SeriesLabelPosition::LowerRight } else { SeriesLabelPosition::UpperRight };
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
+        .position(corner)
         .label_font(font)
         .background_style(WHITE.mix(0.85))
         .border_style(RGBColor(200, 200, 200))
