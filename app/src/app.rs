@@ -95,7 +95,6 @@ pub fn App() -> impl IntoView {
     let walk = RwSignal::new(None::<Vec<f32>>);
     let drawing = RwSignal::new(None::<Vec<f32>>);
     let drawn = RwSignal::new(None::<Drawn>);
-    let drawn_at = RwSignal::new(None::<(f32, f32)>);
     let comparison = RwSignal::new(None::<Vec<Compared>>);
     let comparing = RwSignal::new(false);
 
@@ -112,10 +111,18 @@ pub fn App() -> impl IntoView {
             corrupted.set(None);
             walk.set(None);
             drawn.set(None);
-            drawn_at.set(None);
         }
         compute.get_value().set_trainer(trainer);
         model_shown.update(|n| *n += 1);
+    };
+
+    // What a run or a shown model replaces: the running figures, a map being computed, an error.
+    let clear_run_status = move || {
+        live.set(Vec::new());
+        progress.set(None);
+        validating.set(None);
+        error.set(None);
+        compute.get_value().mapper.stop();
     };
 
     let start_training = move || {
@@ -139,14 +146,9 @@ pub fn App() -> impl IntoView {
         show_trainer(None);
         comparison.set(None);
         history.set(Vec::new());
-        live.set(Vec::new());
-        progress.set(None);
-        validating.set(None);
+        clear_run_status();
         reconstructions.set(None);
-        compute.mapper.stop();
         map.set(None);
-        drawn_at.set(None);
-        error.set(None);
         paused.set(false);
         phase.set(Phase::Training);
         let report_every = trainer.config().report_every;
@@ -273,12 +275,9 @@ pub fn App() -> impl IntoView {
         let Some(test) = compute.test() else { return };
         let trainer = Rc::new(trainer);
         history.set(record.history.clone());
-        live.set(Vec::new());
-        progress.set(None);
-        validating.set(None);
-        error.set(None);
-        compute.mapper.stop();
-        drawn_at.set(None);
+        clear_run_status();
+        // A drawing's place belongs to the old map; the drawing effect places it on the new one.
+        drawn.update(|d| if let Some(d) = d.as_mut() { d.at = None });
         let precomputed = record.map.len() == 2 * test.len();
         map.set(precomputed.then(|| MapState {
             points: record.map.clone(),
@@ -390,7 +389,6 @@ pub fn App() -> impl IntoView {
         let (points, compute) = (finished_map.get(), compute.get_value());
         let Some(pixels) = drawing.get() else {
             drawn.set(None);
-            drawn_at.set(None);
             return;
         };
         let (Some(trainer), Some(test)) = (compute.trainer(), compute.test()) else { return };
@@ -408,16 +406,17 @@ pub fn App() -> impl IntoView {
             if !still(version) || drawing.with_untracked(|d| d.as_ref() != Some(&drawn_now)) {
                 return;
             }
-            drawn_at.set(placement.as_ref().map(|p| (p.x, p.y)));
+            let at = placement.as_ref().map(|p| (p.x, p.y));
             let neighbours = placement.map(|p| classes_of(&p.neighbours, &test));
-            drawn.set(Some(Drawn { look, neighbours }));
+            drawn.set(Some(Drawn { look, neighbours, at }));
         });
     });
     let picked_class = Signal::derive(move || match (picked.get(), test_images.get()) {
         (Some(i), Some(test)) if i < test.len() => format!("test image {i}: {}", CLASS_NAMES[usize::from(test.label(i)) % 10]),
         _ => String::new(),
     });
-    let tools_available = Signal::derive(move || model_shown.get() > 0 && phase.get() != Phase::Training && shown.get().is_some());
+    let tools_available = Signal::derive(move || phase.get() != Phase::Training && shown.get().is_some());
+    let drawn_at = Signal::derive(move || drawn.with(|d| d.as_ref().and_then(|d| d.at)));
     let training = Signal::derive(move || phase.get() == Phase::Training);
 
     let on_compare = Callback::new(move |()| {
@@ -617,7 +616,7 @@ pub fn App() -> impl IntoView {
             </section>
             <section class="panel embed" aria-label="Embedding" class:omitted=hidden(Panel::Map)>
                 <h2>"Map of the codes"</h2>
-                <EmbeddingPanel map test=test_images picked drawn_at=drawn_at.into() palette on_palette />
+                <EmbeddingPanel map test=test_images picked drawn_at palette on_palette />
             </section>
             <section class="panel explore" aria-label="Explore the codes" class:omitted=hidden(Panel::Explore)>
                 <h2>"Explore the codes"</h2>

@@ -16,6 +16,8 @@ pub struct Drawn {
     pub look: Look,
     /// "lands among Sneaker (7), Sandal (3)", once the map is there.
     pub neighbours: Option<String>,
+    /// Where it lands on the map (map coordinates), once the map is there.
+    pub at: Option<(f32, f32)>,
 }
 
 /// One row of 28x28 images (`pixels` holds them one after the other), scaled up by CSS.
