@@ -206,6 +206,33 @@ test('Stop, restart and switching while training or mapping never leaves two run
   await page.close();
 });
 
+test('a t-SNE worker stopped while its script still loads leaves no error behind', async () => {
+  // Chromium fires an error event at a worker terminated during importScripts, after
+  // terminate() has returned: the page must have let go of the worker before that. The test
+  // holds the worker's script in the network so the switch surely lands while it loads.
+  const page = await openPage(session.browser, 'about:blank');
+  let release;
+  const held = new Promise((resolve) => { release = resolve; });
+  let loading;
+  const workerLoading = new Promise((resolve) => { loading = resolve; });
+  await page.route('**/tsne_worker.js', async (route) => {
+    loading();
+    await held;
+    await route.continue().catch(() => {}); // the worker that asked is gone
+  });
+  await page.goto(`${session.server.url}?experiment=tied&epochs=1&train_limit=512&backend=cpu&autostart=1`);
+  assert.equal(await waitForState(page, ['done', 'error'], 5 * MINUTE), 'done');
+  await workerLoading;
+  await page.click('label.experiment:has-text("stacked")');
+  await page.waitForFunction(() => /Pretrained: stacked/.test(document.querySelector('[data-testid=shown]').textContent), null, { timeout: MINUTE });
+  release();
+  await page.waitForTimeout(2000);
+  assert.match(await page.textContent('[data-testid=embedding-status]'), /pretrained model/);
+  assert.equal(await page.evaluate(() => document.querySelector('[data-testid=error]')?.textContent.trim() ?? ''), '');
+  assert.deepEqual(page.problems, []);
+  await page.close();
+});
+
 test('a long session: four experiments, ten epochs each, keeps memory flat', async () => {
   const page = await openPage(session.browser, `${session.server.url}?epochs=10&train_limit=1024&backend=cpu`);
   await waitForState(page, ['ready'], 2 * MINUTE);

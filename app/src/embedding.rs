@@ -93,6 +93,10 @@ impl Mapper {
     /// Ends the map being computed, if any.
     pub fn stop(&self) {
         if let Some(running) = self.current.borrow_mut().take() {
+            // Chromium fires an error event at a worker terminated while its script still loads,
+            // after `terminate` returns: unhook the handlers so nothing calls the closures dropped here.
+            running.worker.set_onmessage(None);
+            running.worker.set_onerror(None);
             running.worker.terminate();
         }
     }
