@@ -182,6 +182,12 @@ test('Stop, restart and switching while training or mapping never leaves two run
   await page.waitForFunction(() => !document.querySelector('[data-testid=train]').disabled, null, { timeout: MINUTE });
   await page.click('[data-testid=train]');
   await page.waitForFunction(() => document.body.dataset.state === 'training');
+  // What a run was started with cannot change under it: the settings and loading weights are
+  // locked until it ends.
+  const controls = await page.evaluate(() => [...document.querySelectorAll('fieldset.experiments, .settings input, [data-testid=load-weights]')]
+    .map((e) => ({ html: e.outerHTML.slice(0, 60), disabled: e.disabled })));
+  assert.ok(controls.length >= 6, JSON.stringify(controls)); // experiments, epochs, batch, rate, seed, weights
+  assert.deepEqual(controls.filter((c) => !c.disabled), []);
   assert.equal(await waitForState(page, ['done', 'error'], 5 * MINUTE), 'done');
   assert.deepEqual((await history(page)).map((r) => r.epoch), [1, 2, 3]);
   await page.waitForTimeout(1000);
