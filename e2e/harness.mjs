@@ -121,7 +121,8 @@ export async function openPage(browser, url, viewport = { width: 1280, height: 1
       for (const entry of list.getEntries()) window.longTasks.push({ start: entry.startTime, duration: entry.duration });
     }).observe({ type: 'longtask', buffered: true });
   });
-  // The stack names the wasm function (the page is built without wasm-opt, so names stay).
+  // The stack's JS glue frames say which callback threw (e.g. `Worker.real` and the closure
+  // shim); the wasm frames are numbers only, as the web profile strips names.
   page.on('pageerror', (error) => page.problems.push(`pageerror: ${error.message}\n${error.stack ?? ''}`));
   page.on('console', (message) => {
     if (message.type() === 'error') page.problems.push(`console: ${message.text()}`);
