@@ -82,8 +82,8 @@ pub async fn start(choice: BackendChoice) -> (Device, BackendInfo) {
 /// Milliseconds per training step (batch 32, the chapter's) on the GPU and on the CPU.
 async fn race(gpu: &Device) -> Result<(f64, f64), model::TrainError> {
     // The GPU's warm-up steps compile its kernels; the CPU needs few.
-    let gpu_seconds = model::seconds_per_step(gpu, 32, 5, 20).await?;
-    let cpu_seconds = model::seconds_per_step(&Device::flex(), 32, 2, 10).await?;
+    let gpu_seconds = model::seconds_per_step(gpu, crate::run::STEP_ENGINE, 32, 5, 20).await?;
+    let cpu_seconds = model::seconds_per_step(&Device::flex(), crate::run::STEP_ENGINE, 32, 2, 10).await?;
     Ok((gpu_seconds * 1e3, cpu_seconds * 1e3))
 }
 

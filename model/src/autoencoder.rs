@@ -176,6 +176,62 @@ impl Autoencoder {
     pub fn is_tied(&self) -> bool {
         self.decoder.iter().all(|layer| layer.kernel.is_none())
     }
+
+    pub(crate) fn encoder_len(&self) -> usize {
+        self.encoder.len()
+    }
+
+    /// The dense layers from input to logits, as `x · kernel + bias` (ReLU between them): the
+    /// encoder's, then the decoder's, whose tied layers read their mirror encoder layer's kernel
+    /// transposed.
+    #[cfg_attr(not(feature = "wgpu"), allow(dead_code))]
+    pub(crate) fn dense_layers(&self) -> Vec<DenseLayer> {
+        let last = self.encoder.len() - 1;
+        let encoder = self.encoder.iter().map(|layer| DenseLayer {
+            kernel: layer.weight.val(),
+            transposed: false,
+            bias: layer.bias.as_ref().expect("encoder layers have biases").val(),
+        });
+        let decoder = self.decoder.iter().enumerate().map(|(i, layer)| DenseLayer {
+            kernel: layer.kernel.as_ref().map_or_else(|| self.encoder[last - i].weight.val(), Param::val),
+            transposed: layer.kernel.is_none(),
+            bias: layer.bias.val(),
+        });
+        encoder.chain(decoder).collect()
+    }
+
+    /// This model with new parameters, in [`dense_layers`](Self::dense_layers)' order: a kernel
+    /// per layer (`None` for tied decoder layers) and a bias per layer.
+    #[cfg_attr(not(feature = "wgpu"), allow(dead_code))]
+    pub(crate) fn with_dense_parameters(mut self, kernels: Vec<Option<Tensor<2>>>, biases: Vec<Tensor<1>>) -> Self {
+        let mut kernels = kernels.into_iter();
+        let mut biases = biases.into_iter();
+        for layer in &mut self.encoder {
+            if let Some(Some(kernel)) = kernels.next() {
+                layer.weight = layer.weight.clone().map(|_| kernel);
+            }
+            if let (Some(bias), Some(param)) = (biases.next(), layer.bias.as_mut()) {
+                *param = param.clone().map(|_| bias);
+            }
+        }
+        for layer in &mut self.decoder {
+            if let (Some(Some(kernel)), Some(param)) = (kernels.next(), layer.kernel.as_mut()) {
+                *param = param.clone().map(|_| kernel);
+            }
+            if let Some(bias) = biases.next() {
+                layer.bias = layer.bias.clone().map(|_| bias);
+            }
+        }
+        self
+    }
+}
+
+/// One dense layer's parameters: `y = x · kernel + bias`, with the kernel stored `[inputs,
+/// outputs]`, or `[outputs, inputs]` when `transposed` (a tied decoder layer).
+pub(crate) struct DenseLayer {
+    pub kernel: Tensor<2>,
+    pub transposed: bool,
+    pub bias: Tensor<1>,
 }
 
 #[cfg(test)]

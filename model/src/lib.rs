@@ -6,6 +6,8 @@ mod autoencoder;
 pub mod embedding;
 pub mod data;
 mod experiment;
+#[cfg(feature = "wgpu")]
+mod fused;
 pub mod latent;
 pub mod loss;
 mod train;
@@ -14,7 +16,7 @@ pub mod weights;
 pub use autoencoder::{Autoencoder, AutoencoderConfig, ConfigError};
 pub use experiment::{DEFAULT_DROPOUT_RATE, DEFAULT_NOISE_STDDEV, Experiment, UnknownExperiment};
 pub use train::{
-    EpochRecord, Evaluation, Progress, StepProfile, TrainError, TrainEvent, Trainer, TrainingConfig, batch_tensor,
+    EpochRecord, Evaluation, Progress, StepEngine, StepProfile, TrainError, TrainEvent, Trainer, TrainingConfig, batch_tensor,
     read_values, seconds_per_step,
 };
 

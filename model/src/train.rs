@@ -15,6 +15,8 @@ use serde::{Deserialize, Serialize};
 use web_time::Instant;
 
 use crate::data::{IMAGE_PIXELS, LabeledImages};
+#[cfg(feature = "wgpu")]
+use crate::fused;
 use crate::latent::Corruption;
 use crate::loss::{binary_cross_entropy_with_logits, rounded_accuracy_of_logits};
 use crate::{Autoencoder, AutoencoderConfig, ConfigError};
@@ -35,6 +37,30 @@ pub struct TrainingConfig {
     /// Steps between progress reports; each costs one read back from the device.
     #[config(default = 100)]
     pub report_every: usize,
+    /// How each step is computed; see [`StepEngine`].
+    #[config(default = "StepEngine::Auto")]
+    pub engine: StepEngine,
+}
+
+/// How a trainer computes its training steps.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StepEngine {
+    /// The fused kernels on burn's wgpu backend (a step of few kernel launches, the data kept
+    /// on the device), burn's autodiff elsewhere.
+    #[default]
+    Auto,
+    /// burn's autodiff and SGD optimizer on every backend: the reference.
+    Autodiff,
+}
+
+/// A trainer's step machinery.
+enum Engine {
+    /// burn's autodiff and SGD optimizer; the model lives on the autodiff device.
+    Autodiff(ModuleOptimizer),
+    /// The fused kernels of [`crate::fused`]; the model lives on the plain device, and the
+    /// images on the device once uploaded.
+    #[cfg(feature = "wgpu")]
+    Fused { train: Option<fused::DeviceImages>, test: Option<fused::DeviceImages> },
 }
 
 /// One epoch's results, as Keras' `History` reports them: training figures are running means
@@ -116,9 +142,10 @@ impl TrainingConfig {
 /// Trains one autoencoder, an epoch at a time.
 pub struct Trainer {
     config: TrainingConfig,
-    /// On the autodiff device, where corruption is active.
+    /// On the autodiff device (where burn's corruption layers are active) with the autodiff
+    /// engine, on the plain device with the fused one.
     model: Autoencoder,
-    optimizer: ModuleOptimizer,
+    engine: Engine,
     device: Device,
     shuffle: StdRng,
     epochs_done: usize,
@@ -128,11 +155,11 @@ impl Trainer {
     /// A fresh model on `device`, seeded from the config.
     pub fn new(config: TrainingConfig, device: &Device) -> Result<Self, TrainError> {
         config.check()?;
-        let device = device.clone().autodiff();
+        let (engine, device) = Engine::for_device(config.engine, device);
         device.seed(config.seed);
         Ok(Self {
             model: config.model.init(&device),
-            optimizer: SgdConfig::new().init(),
+            engine,
             shuffle: StdRng::seed_from_u64(config.seed),
             config,
             device,
@@ -173,9 +200,22 @@ impl Trainer {
     /// Images `indices` as the model sees them in training (noisy or masked for those
     /// experiments) and its reconstructions of them: two `[n, 784]` tensors in [0, 1].
     pub fn reconstruct(&self, images: &LabeledImages, indices: &[usize]) -> (Tensor<2>, Tensor<2>) {
-        let seen = self.model.corrupt(batch_tensor(images, indices, &self.device)).inner();
+        let seen = self.training_input(batch_tensor(images, indices, &self.device)).inner();
         let reconstruction = self.model().forward(seen.clone());
         (seen, reconstruction)
+    }
+
+    /// `images` as the model sees them in training: corrupted as its experiment says.
+    fn training_input(&self, images: Tensor<2>) -> Tensor<2> {
+        match self.engine {
+            Engine::Autodiff(_) => self.model.corrupt(images),
+            #[cfg(feature = "wgpu")]
+            Engine::Fused { .. } => {
+                let model = &self.config.model;
+                let corruption = crate::latent::Corruption { noise_stddev: model.noise_stddev, dropout_rate: model.dropout_rate };
+                crate::autoencoder::corrupt(images, corruption)
+            }
+        }
     }
 
     /// The codes of images given as pixel values in [0, 1], 784 per image: `[n, code size]`.
@@ -244,25 +284,23 @@ impl Trainer {
         let epoch = self.epochs_done + 1;
         let mut order: Vec<usize> = (0..train.len()).collect();
         order.shuffle(&mut self.shuffle);
-        let batches: Vec<&[usize]> = order.chunks(self.config.batch_size).collect();
-        let steps = batches.len();
+        let batch_size = self.config.batch_size;
+        let steps = order.len().div_ceil(batch_size);
+        let batches = self.batches(train, order);
 
-        let inner = self.inner_device();
-        let mut loss_sum = Tensor::<1>::zeros([1], &inner);
-        let mut accuracy_sum = Tensor::<1>::zeros([1], &inner);
+        let mut sums = self.zero_sums();
         let mut running = (0.0, 0.0);
         // The weights of the last finished epoch, kept if this one diverges. Modules are
         // immutable values that share their tensors: nothing is copied now, but holding them
         // keeps one extra set of weights (0.9 MB) alive through the epoch.
         let last_good = self.model.clone();
-        for (index, batch) in batches.into_iter().enumerate() {
-            let (loss, accuracy) = self.step(batch_tensor(train, batch, &self.device));
-            loss_sum = loss_sum + loss;
-            accuracy_sum = accuracy_sum + accuracy;
+        for index in 0..steps {
+            let first = index * batch_size;
+            self.step(batches.batch(first, batch_size.min(train.len() - first)), &mut sums);
 
             let step = index + 1;
             if step % self.config.report_every == 0 || step == steps {
-                running = read_means(&loss_sum, &accuracy_sum, step).await?;
+                running = sums.means(step).await?;
                 if !(running.0 < DIVERGED_LOSS) {
                     self.model = last_good;
                     return Err(TrainError::Diverged { epoch, step, loss: running.0 });
@@ -292,13 +330,19 @@ impl Trainer {
     /// Mean loss and rounded accuracy over `test`, a chunk at a time: each chunk is reported, so a
     /// page can draw between them. Read back once at the end.
     async fn validate(
-        &self,
+        &mut self,
         test: &LabeledImages,
         epoch: usize,
         on_event: &mut impl AsyncFnMut(TrainEvent) -> ControlFlow<()>,
     ) -> Result<Evaluation, TrainError> {
         if test.is_empty() {
             return Err(TrainError::NoData("validation"));
+        }
+        #[cfg(feature = "wgpu")]
+        if let Engine::Fused { test: cached, .. } = &mut self.engine {
+            let images = fused::DeviceImages::cached(cached.take(), test, &self.device);
+            *cached = Some(images.clone());
+            return validate_fused(&self.model, &images, test.len(), &self.device, epoch, on_event).await;
         }
         let (model, device) = (self.model(), self.inner_device());
         let indices: Vec<usize> = (0..test.len()).collect();
@@ -320,13 +364,69 @@ impl Trainer {
         Ok(Evaluation { loss, rounded_accuracy })
     }
 
-    /// One SGD step on a batch; returns its loss and rounded accuracy, still on the device.
-    fn step(&mut self, batch: Tensor<2>) -> (Tensor<1>, Tensor<1>) {
-        self.timed_step(batch, &mut |_| ())
+    /// `steps` training steps on `images`, batch after batch from the first image (wrapping
+    /// around), and nothing else: no report, no read back, no wait for the device. For
+    /// benchmarks, which wait for the device themselves.
+    pub fn train_steps(&mut self, images: &LabeledImages, steps: usize) -> Result<(), TrainError> {
+        let batch_size = self.config.batch_size;
+        let whole_batches = images.len() / batch_size;
+        if whole_batches == 0 {
+            return Err(TrainError::NoData("training"));
+        }
+        let batches = self.batches(images, (0..images.len()).collect());
+        let mut sums = self.zero_sums();
+        for step in 0..steps {
+            self.step(batches.batch(step % whole_batches * batch_size, batch_size), &mut sums);
+        }
+        Ok(())
     }
 
-    /// [`Self::step`], calling `lap` as each phase ends (for [`Self::profile`]).
+    /// Where an epoch's batches of `images` in `order` come from: host memory, or (fused
+    /// engine) the images on the device, uploaded once.
+    fn batches<'a>(&mut self, images: &'a LabeledImages, order: Vec<usize>) -> Batches<'a> {
+        #[cfg(feature = "wgpu")]
+        if let Engine::Fused { train, .. } = &mut self.engine {
+            let uploaded = fused::DeviceImages::cached(train.take(), images, &self.device);
+            *train = Some(uploaded.clone());
+            return Batches::Device { images: uploaded, order: fused::DeviceOrder::new(&order, &self.device) };
+        }
+        Batches::Host { images, order, device: self.device.clone() }
+    }
+
+    /// Running sums for an epoch of this trainer's steps.
+    fn zero_sums(&self) -> RunningSums {
+        match self.engine {
+            Engine::Autodiff(_) => {
+                let device = self.inner_device();
+                RunningSums::Pair { loss: Tensor::zeros([1], &device), accuracy: Tensor::zeros([1], &device) }
+            }
+            #[cfg(feature = "wgpu")]
+            Engine::Fused { .. } => RunningSums::Rows(fused::zero_sums(self.config.batch_size, &self.device)),
+        }
+    }
+
+    /// One SGD step on a batch; adds its loss and rounded accuracy to `sums`, on the device.
+    fn step(&mut self, batch: Tensor<2>, sums: &mut RunningSums) {
+        match (&self.engine, sums) {
+            (Engine::Autodiff(_), RunningSums::Pair { loss, accuracy }) => {
+                let (batch_loss, batch_accuracy) = self.timed_step(batch, &mut |_| ());
+                *loss = loss.clone() + batch_loss;
+                *accuracy = accuracy.clone() + batch_accuracy;
+            }
+            #[cfg(feature = "wgpu")]
+            (Engine::Fused { .. }, RunningSums::Rows(rows)) => {
+                let input = self.training_input(batch.clone());
+                self.model = fused::train_step(&self.model, input, batch, self.config.learning_rate, rows);
+            }
+            #[cfg(feature = "wgpu")]
+            _ => unreachable!("running sums come from the trainer's own engine"),
+        }
+    }
+
+    /// An autodiff step, calling `lap` as each phase ends (for [`Self::profile`]); returns the
+    /// batch's loss and rounded accuracy, still on the device.
     fn timed_step(&mut self, batch: Tensor<2>, lap: &mut impl FnMut(StepPhase)) -> (Tensor<1>, Tensor<1>) {
+        let Engine::Autodiff(optimizer) = &mut self.engine else { unreachable!("only the autodiff engine times phases") };
         let logits = self.model.forward_logits(batch.clone());
         let loss = binary_cross_entropy_with_logits(logits.clone(), batch.clone());
         lap(StepPhase::Forward);
@@ -335,15 +435,18 @@ impl Trainer {
         let gradients = loss.backward();
         lap(StepPhase::Backward);
         let grads = GradientsParams::from_grads(gradients, &self.model);
-        self.model = self.optimizer.step(self.config.learning_rate, self.model.clone(), grads);
+        self.model = optimizer.step(self.config.learning_rate, self.model.clone(), grads);
         lap(StepPhase::Update);
         (loss.inner(), accuracy)
     }
 
-    /// Where a training step's time goes: `steps` steps on the first images of `train`, each
-    /// phase timed on its own. Meaningful on a synchronous backend (the CPU); on a GPU the
-    /// phases only queue work.
-    pub fn profile(&mut self, train: &LabeledImages, steps: usize) -> StepProfile {
+    /// Where an autodiff training step's time goes: `steps` steps on the first images of
+    /// `train`, each phase timed on its own. Meaningful on a synchronous backend (the CPU); on a
+    /// GPU the phases only queue work, and the fused engine has no phases to time.
+    pub fn profile(&mut self, train: &LabeledImages, steps: usize) -> Result<StepProfile, TrainError> {
+        if !matches!(self.engine, Engine::Autodiff(_)) {
+            return Err(TrainError::Settings("the phase profile is of burn's autodiff step: use StepEngine::Autodiff"));
+        }
         let batch = self.config.batch_size;
         let mut profile = StepProfile { steps, ..StepProfile::default() };
         for step in 0..steps {
@@ -364,29 +467,107 @@ impl Trainer {
                 lap_start = Instant::now();
             });
         }
-        profile
+        Ok(profile)
     }
 }
 
-/// Seconds per training step of the stacked model at `batch_size` on `device`: `steps` timed
+impl Engine {
+    /// The engine `choice` gives on `device`, and the device its model lives on.
+    fn for_device(choice: StepEngine, device: &Device) -> (Self, Device) {
+        #[cfg(feature = "wgpu")]
+        if choice == StepEngine::Auto && fused::supports(device) {
+            return (Engine::Fused { train: None, test: None }, device.clone().inner());
+        }
+        let _ = choice;
+        (Engine::Autodiff(SgdConfig::new().init()), device.clone().autodiff())
+    }
+}
+
+/// Where an epoch's batches come from (see [`Trainer::batches`]).
+enum Batches<'a> {
+    /// Uploaded from host memory, a batch per step.
+    Host { images: &'a LabeledImages, order: Vec<usize>, device: Device },
+    /// Gathered on the device by a kernel, from images and an order uploaded once.
+    #[cfg(feature = "wgpu")]
+    Device { images: fused::DeviceImages, order: fused::DeviceOrder },
+}
+
+impl Batches<'_> {
+    /// The `rows` images from place `first` of the order, as a `[rows, 784]` tensor in [0, 1].
+    fn batch(&self, first: usize, rows: usize) -> Tensor<2> {
+        match self {
+            Self::Host { images, order, device } => batch_tensor(images, &order[first..first + rows], device),
+            #[cfg(feature = "wgpu")]
+            Self::Device { images, order } => order.gather(images, first, rows),
+        }
+    }
+}
+
+/// An epoch's running sums of its batches' mean loss and rounded accuracy, kept on the device.
+enum RunningSums {
+    /// One value each, added to by tensor ops after each step (autodiff engine).
+    Pair { loss: Tensor<1>, accuracy: Tensor<1> },
+    /// `[batch size, 2]`: the loss kernel adds each image's share to its row (fused engine).
+    #[cfg(feature = "wgpu")]
+    Rows(Tensor<2>),
+}
+
+impl RunningSums {
+    /// The sums divided by `count`, read back in one round trip.
+    async fn means(&self, count: usize) -> Result<(f64, f64), TrainError> {
+        match self {
+            Self::Pair { loss, accuracy } => read_means(loss, accuracy, count).await,
+            #[cfg(feature = "wgpu")]
+            Self::Rows(rows) => {
+                let values = read_values([fused::sum_rows(rows)]).await?;
+                let total = |i: usize| f64::from(values[0][i]) / count as f64;
+                Ok((total(0), total(1)))
+            }
+        }
+    }
+}
+
+/// [`Trainer::validate`] with the fused kernels: the test images on the device, a forward pass
+/// and a loss kernel per chunk.
+#[cfg(feature = "wgpu")]
+async fn validate_fused(
+    model: &Autoencoder,
+    images: &fused::DeviceImages,
+    count: usize,
+    device: &Device,
+    epoch: usize,
+    on_event: &mut impl AsyncFnMut(TrainEvent) -> ControlFlow<()>,
+) -> Result<Evaluation, TrainError> {
+    let order = fused::DeviceOrder::new(&(0..count).collect::<Vec<_>>(), device);
+    let sums = RunningSums::Rows(fused::zero_sums(EVALUATION_CHUNK, device));
+    let RunningSums::Rows(rows) = &sums else { unreachable!() };
+    for first in (0..count).step_by(EVALUATION_CHUNK) {
+        let done = (first + EVALUATION_CHUNK).min(count);
+        fused::evaluate(model, order.gather(images, first, done - first), rows);
+        if on_event(TrainEvent::Validating { epoch, done, total: count }).await.is_break() {
+            return Err(TrainError::Stopped);
+        }
+    }
+    let (loss, rounded_accuracy) = sums.means(count).await?;
+    Ok(Evaluation { loss, rounded_accuracy })
+}
+
+/// Seconds per training step of the stacked model at `batch_size` on `device` with `engine`: `steps` timed
 /// steps after `warmup` untimed ones (which compile a GPU's kernels), each group ending with a
 /// read so that work a GPU has only queued is counted. Synthetic pixels: the speed does not
 /// depend on them. For choosing the faster backend on the visitor's machine.
-pub async fn seconds_per_step(device: &Device, batch_size: usize, warmup: usize, steps: usize) -> Result<f64, TrainError> {
-    let config = TrainingConfig::new(crate::Experiment::Stacked.model_config()).with_batch_size(batch_size);
+pub async fn seconds_per_step(device: &Device, engine: StepEngine, batch_size: usize, warmup: usize, steps: usize) -> Result<f64, TrainError> {
+    let config = TrainingConfig::new(crate::Experiment::Stacked.model_config()).with_batch_size(batch_size).with_engine(engine);
     let mut trainer = Trainer::new(config, device)?;
     let pixels = (0..batch_size * IMAGE_PIXELS).map(|i| (i * 37 % 256) as u8).collect();
     let images = LabeledImages::new(pixels, vec![0; batch_size]).expect("one label per image");
-    let indices: Vec<usize> = (0..batch_size).collect();
+    let batches = trainer.batches(&images, (0..batch_size).collect());
     let run = async |trainer: &mut Trainer, count: usize| {
-        let mut last = None;
+        let mut sums = trainer.zero_sums();
         for _ in 0..count {
-            last = Some(trainer.step(batch_tensor(&images, &indices, &trainer.device)).0);
+            trainer.step(batches.batch(0, batch_size), &mut sums);
         }
-        match last {
-            Some(loss) => read_values([loss]).await.map(drop),
-            None => Ok(()),
-        }
+        sums.means(count.max(1)).await.map(drop)
     };
     run(&mut trainer, warmup).await?;
     let start = Instant::now();

@@ -169,14 +169,14 @@ fn codes_cover_every_image_in_chunks() {
 #[test]
 fn step_timing_and_profile_measure_real_steps() {
     let _turn = RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let per_step = block_on(model::seconds_per_step(&Device::flex(), 32, 2, 5)).unwrap();
+    let per_step = block_on(model::seconds_per_step(&Device::flex(), model::StepEngine::Auto, 32, 2, 5)).unwrap();
     assert!(per_step > 0.0 && per_step < 5.0, "{per_step} s per step");
     // A bigger batch costs more per step: the timing measures work, not overhead alone.
-    let per_big_step = block_on(model::seconds_per_step(&Device::flex(), 512, 2, 5)).unwrap();
+    let per_big_step = block_on(model::seconds_per_step(&Device::flex(), model::StepEngine::Auto, 512, 2, 5)).unwrap();
     assert!(per_big_step > per_step, "batch 512: {per_big_step} s, batch 32: {per_step} s");
 
     let mut trainer = Trainer::new(config(Experiment::Tied, 1, 0), &Device::flex()).unwrap();
-    let profile = trainer.profile(&synthetic(100, 12), 6);
+    let profile = trainer.profile(&synthetic(100, 12), 6).unwrap();
     assert_eq!(profile.steps, 6);
     for phase in [profile.upload, profile.forward, profile.metrics, profile.backward, profile.update] {
         assert!(phase > 0.0 && phase.is_finite());
@@ -208,4 +208,106 @@ fn latent_tools_agree_with_the_model() {
     assert_eq!(images_on_walk.len(), 5 * IMAGE_PIXELS);
     assert!(images_on_walk[..IMAGE_PIXELS].iter().zip(&decoded[..IMAGE_PIXELS]).all(|(a, b)| (a - b).abs() < 1e-6));
     assert!(images_on_walk[4 * IMAGE_PIXELS..].iter().zip(&decoded[IMAGE_PIXELS..2 * IMAGE_PIXELS]).all(|(a, b)| (a - b).abs() < 1e-6));
+}
+
+/// The fused kernels on burn's wgpu backend (natively on Vulkan; lavapipe where there is no GPU)
+/// against burn's autodiff on the CPU, from the same weights.
+#[cfg(feature = "wgpu")]
+mod fused {
+    use super::*;
+    use model::burn::prelude::DeviceKind;
+    use model::{StepEngine, weights};
+    use safetensors::SafeTensors;
+
+    fn gpu() -> Device {
+        Device::wgpu(DeviceKind::DefaultDevice)
+    }
+
+    /// Trainers for `config` on the CPU (autodiff) and on the GPU (fused), with the CPU's weights.
+    fn pair(config: TrainingConfig) -> (Trainer, Trainer) {
+        let cpu = Trainer::new(config.clone().with_engine(StepEngine::Autodiff), &Device::flex()).unwrap();
+        let bytes = block_on(weights::to_safetensors(&cpu.model(), &config.model, Default::default())).unwrap();
+        let gpu = Trainer::from_weights(config, &bytes, 0, &gpu()).unwrap();
+        (cpu, gpu)
+    }
+
+    /// Every parameter, by tensor name.
+    fn parameters(trainer: &Trainer) -> Vec<(String, Vec<f32>)> {
+        let bytes = block_on(weights::to_safetensors(&trainer.model(), &trainer.config().model, Default::default())).unwrap();
+        let file = SafeTensors::deserialize(&bytes).unwrap();
+        let mut tensors: Vec<_> = file
+            .tensors()
+            .into_iter()
+            .map(|(name, view)| (name, view.data().chunks(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect()))
+            .collect();
+        tensors.sort_by(|a, b| a.0.cmp(&b.0));
+        tensors
+    }
+
+    fn epoch(trainer: &mut Trainer, train: &LabeledImages, test: &LabeledImages) -> EpochRecord {
+        block_on(trainer.run_epoch(train, test, &mut async |_| ControlFlow::Continue(()))).unwrap()
+    }
+
+    #[test]
+    fn one_fused_step_has_autodiffs_gradients() {
+        let _turn = RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        // 27 images in one batch: rows that fill no whole 16 x 16 tile.
+        let (train_set, test_set) = (synthetic(27, 3), synthetic(40, 4));
+        for experiment in [Experiment::Stacked, Experiment::Tied] {
+            let config = config(experiment, 1, 0).with_batch_size(27);
+            let (mut cpu, mut gpu) = pair(config.clone());
+            let before = parameters(&cpu);
+            let (cpu_record, gpu_record) = (epoch(&mut cpu, &train_set, &test_set), epoch(&mut gpu, &train_set, &test_set));
+            assert!((cpu_record.loss - gpu_record.loss).abs() < 1e-5, "{experiment}: {cpu_record:?} {gpu_record:?}");
+            assert!((cpu_record.rounded_accuracy - gpu_record.rounded_accuracy).abs() < 1e-5, "{experiment}");
+            assert!((cpu_record.val_loss - gpu_record.val_loss).abs() < 1e-5, "{experiment}: {cpu_record:?} {gpu_record:?}");
+            assert!((cpu_record.val_rounded_accuracy - gpu_record.val_rounded_accuracy).abs() < 1e-5, "{experiment}");
+            // The step's change of each parameter over the learning rate is its gradient.
+            let gradient = |after: &[(String, Vec<f32>)]| -> Vec<(String, Vec<f32>)> {
+                before
+                    .iter()
+                    .zip(after)
+                    .map(|((name, b), (_, a))| (name.clone(), b.iter().zip(a).map(|(b, a)| (b - a) / config.learning_rate as f32).collect()))
+                    .collect()
+            };
+            let (cpu_gradient, gpu_gradient) = (gradient(&parameters(&cpu)), gradient(&parameters(&gpu)));
+            for ((name, expected), (_, actual)) in cpu_gradient.iter().zip(&gpu_gradient) {
+                let scale = expected.iter().fold(0.0f32, |m, g| m.max(g.abs()));
+                let error = expected.iter().zip(actual).fold(0.0f32, |m, (e, a)| m.max((e - a).abs()));
+                assert!(scale > 0.0, "{experiment} {name}: no gradient");
+                assert!(error < 1e-5 && error < 1e-2 * scale, "{experiment} {name}: gradient off by {error} (largest {scale})");
+            }
+        }
+    }
+
+    #[test]
+    fn two_hundred_fused_steps_track_autodiff() {
+        let _turn = RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        // 200 steps of 32, the last one short.
+        let (train_set, test_set) = (synthetic(199 * 32 + 13, 5), synthetic(300, 6));
+        for experiment in Experiment::ALL {
+            let (mut cpu, mut gpu) = pair(config(experiment, 1, 0));
+            let (cpu_record, gpu_record) = (epoch(&mut cpu, &train_set, &test_set), epoch(&mut gpu, &train_set, &test_set));
+            // The corrupted experiments draw their noise from each backend's own generator.
+            assert!((cpu_record.loss - gpu_record.loss).abs() < 0.01, "{experiment}: {cpu_record:?} {gpu_record:?}");
+            assert!((cpu_record.val_loss - gpu_record.val_loss).abs() < 0.01, "{experiment}: {cpu_record:?} {gpu_record:?}");
+            assert!(gpu_record.val_loss < 0.5 && gpu_record.val_rounded_accuracy > 0.8, "{experiment}: {gpu_record:?}");
+        }
+    }
+
+    #[test]
+    fn fused_codes_and_reconstructions_are_the_models() {
+        let _turn = RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let images = synthetic(20, 7);
+        let (cpu, gpu) = pair(config(Experiment::Denoising, 1, 0));
+        let read = |t: model::burn::prelude::Tensor<2>| block_on(model::read_values([t])).unwrap().concat();
+        let (cpu_codes, gpu_codes) = (read(cpu.encode(&images)), read(gpu.encode(&images)));
+        assert!(cpu_codes.iter().zip(&gpu_codes).all(|(a, b)| (a - b).abs() < 1e-4));
+        // The GPU trainer shows the noisy input it trains on, as the CPU's does.
+        let indices = [0, 1, 2];
+        let (seen, _) = gpu.reconstruct(&images, &indices);
+        let noise: Vec<f32> = read(seen).iter().zip(images.batch_pixels(&indices)).map(|(s, p)| s - p).collect();
+        let std = (noise.iter().map(|v| v * v).sum::<f32>() / noise.len() as f32).sqrt();
+        assert!((std - 0.2).abs() < 0.02, "noise stddev {std}");
+    }
 }
