@@ -12,30 +12,77 @@ import { history, launch, serve, waitForState } from '../e2e/harness.mjs';
 
 const root = join(fileURLToPath(new URL('.', import.meta.url)), '..');
 const out = join(root, 'bench', 'out');
-const withWebGpu = process.argv.includes('--webgpu');
 const server = await serve(root);
 const browser = await launch();
 
-/** Seconds of one epoch of `steps` steps (validation included) on our page. */
+/**
+ * Counts what a page asks of its WebGPU device: compute dispatches (kernel launches), queue
+ * submits and buffer writes, in window.gpuCounts. Installed before any of the page's scripts.
+ */
+function countGpuWork() {
+  window.gpuCounts = { dispatches: 0, submits: 0, writes: 0 };
+  const wrap = (proto, method, key) => {
+    if (!proto?.[method]) return;
+    const original = proto[method];
+    proto[method] = function (...args) {
+      window.gpuCounts[key]++;
+      return original.apply(this, args);
+    };
+  };
+  wrap(globalThis.GPUComputePassEncoder?.prototype, 'dispatchWorkgroups', 'dispatches');
+  wrap(globalThis.GPUComputePassEncoder?.prototype, 'dispatchWorkgroupsIndirect', 'dispatches');
+  wrap(globalThis.GPUQueue?.prototype, 'submit', 'submits');
+  wrap(globalThis.GPUQueue?.prototype, 'writeBuffer', 'writes');
+}
+
+async function counting(page) {
+  await page.addInitScript(countGpuWork);
+  return page;
+}
+
+/**
+ * One epoch of `steps` steps (validation included) on our page: its seconds, and the WebGPU
+ * work of the whole page session.
+ */
 async function ourEpoch(backend, batch, steps) {
-  const page = await browser.newPage();
+  const page = await counting(await browser.newPage());
   const query = `experiment=stacked&epochs=1&batch=${batch}&train_limit=${batch * steps}&backend=${backend}&autostart=1`;
   await page.goto(`${server.url}dist/index.html?${query}`);
   const state = await waitForState(page, ['done', 'error'], 1_200_000);
   const rows = await history(page);
+  const counts = await page.evaluate(() => window.gpuCounts);
   await page.close();
   if (state !== 'done') throw new Error(`our page ended in ${state}`);
-  return rows[0].seconds;
+  return { seconds: rows[0].seconds, ...counts };
 }
 
-/** Our ms per step: the difference of two epoch lengths cancels start-up and validation. */
+/**
+ * Our ms, kernel launches and submits per step: the difference of two epochs cancels start-up,
+ * validation and everything else that happens once.
+ */
 async function ourStep(backend, batch, [few, many]) {
   const [short, long] = [await ourEpoch(backend, batch, few), await ourEpoch(backend, batch, many)];
-  return ((long - short) * 1000) / (many - few);
+  const perStep = (key) => (long[key] - short[key]) / (many - few);
+  return { ms: perStep('seconds') * 1000, launches: perStep('dispatches'), submits: perStep('submits') };
+}
+
+/**
+ * Two epochs of one step each on `backend`: the second is the validation of the 10,000 test
+ * images with every kernel compiled; what the first takes beyond it is the warm-up (compiling
+ * the kernels, first allocations).
+ */
+async function ourValidation(backend) {
+  const page = await browser.newPage();
+  await page.goto(`${server.url}dist/index.html?experiment=stacked&epochs=2&batch=32&train_limit=32&backend=${backend}&autostart=1`);
+  const state = await waitForState(page, ['done', 'error'], 1_200_000);
+  const rows = await history(page);
+  await page.close();
+  if (state !== 'done') throw new Error(`our page ended in ${state}`);
+  return { validation: rows[1].seconds, warmup: rows[0].seconds - rows[1].seconds };
 }
 
 async function theirs() {
-  const page = await browser.newPage();
+  const page = await counting(await browser.newPage());
   await page.goto(`${server.url}bench/tfjs/index.html`);
   await page.waitForFunction(() => window.results, null, { timeout: 1_200_000 });
   const results = await page.evaluate(() => window.results);
@@ -111,12 +158,20 @@ async function native(name) {
 
 // Enough steps that the table's 0.1 s rounding is under 0.3 ms per step.
 const ours = {
-  cpu: { ms_per_step_batch32: await ourStep('cpu', 32, [10, 610]), ms_per_step_batch256: await ourStep('cpu', 256, [4, 124]) },
+  cpu: { ms_per_step_batch32: (await ourStep('cpu', 32, [10, 610])).ms, ms_per_step_batch256: (await ourStep('cpu', 256, [4, 124])).ms },
 };
-// Our WebGPU runs are opt-in: on a software adapter each epoch's validation takes half a minute.
-if (withWebGpu) {
-  ours.webgpu = { ms_per_step_batch32: await ourStep('webgpu', 32, [4, 14]), ms_per_step_batch256: await ourStep('webgpu', 256, [2, 6]) };
-}
+const webgpu = { 32: await ourStep('webgpu', 32, [10, 60]), 256: await ourStep('webgpu', 256, [4, 14]) };
+ours.webgpu = {
+  ms_per_step_batch32: webgpu[32].ms,
+  ms_per_step_batch256: webgpu[256].ms,
+  launches_per_step_batch32: webgpu[32].launches,
+  launches_per_step_batch256: webgpu[256].launches,
+  submits_per_step_batch32: webgpu[32].submits,
+  submits_per_step_batch256: webgpu[256].submits,
+};
+const validation = await ourValidation('webgpu');
+ours.webgpu.validation_seconds = validation.validation;
+ours.webgpu.warmup_seconds = validation.warmup;
 const tfjs = await theirs();
 const page = await session();
 const chromium = browser.version();
@@ -130,7 +185,7 @@ const results = {
   tfjs,
   page,
   sizes: await sizes(),
-  native: { ours: await native('native'), pytorch: await native('pytorch'), keras_reference_epoch_seconds: 7.0 },
+  native: { ours: await native('native'), gpu: await native('native-wgpu'), pytorch: await native('pytorch'), keras_reference_epoch_seconds: 7.0 },
   tsne_quality: await native('tsne'),
 };
 await writeFile(join(root, 'bench', 'results.json'), JSON.stringify(results, null, 2));
@@ -142,14 +197,28 @@ const row = (what, a, b, unit, digits = 2) => lines.push(`| ${what} | ${f(a, dig
 for (const batch of [32, 256]) {
   const key = `ms_per_step_batch${batch}`;
   row(`browser step, batch ${batch}: our CPU (wasm) vs TF.js wasm`, ours.cpu[key], tfjs.wasm?.[key], 'ms');
-  if (ours.webgpu) row(`browser step, batch ${batch}: our WebGPU vs TF.js webgpu`, ours.webgpu[key], tfjs.webgpu?.[key], 'ms');
-  else lines.push(`| browser step, batch ${batch}: TF.js webgpu (ours: --webgpu) | not run | ${f(tfjs.webgpu?.[key])} ms | |`);
+  row(`browser step, batch ${batch}: our WebGPU vs TF.js webgpu (same adapter)`, ours.webgpu[key], tfjs.webgpu?.[key], 'ms');
+  const launches = `launches_per_step_batch${batch}`;
+  row(`WebGPU kernel launches per step, batch ${batch} (fewer is better)`, ours.webgpu[launches], tfjs.webgpu?.[launches], '', 1);
 }
+lines.push(`| WebGPU queue submits per step, batch 32 / 256 | ${f(ours.webgpu.submits_per_step_batch32, 1)} / ${f(ours.webgpu.submits_per_step_batch256, 1)} | ${f(tfjs.webgpu?.submits_per_step_batch32, 1)} / ${f(tfjs.webgpu?.submits_per_step_batch256, 1)} | |`);
+lines.push(`| WebGPU: validation of the 10k test images | ${f(ours.webgpu.validation_seconds)} s | | |`);
+lines.push(`| WebGPU: warm-up (kernel compiles, first step) | ${f(ours.webgpu.warmup_seconds)} s | | |`);
 const n = results.native;
 if (n.ours && n.pytorch) {
   row('native step, batch 32: our CLI (flex, 1 thread) vs PyTorch (1 thread)', n.ours.ms_per_step_batch32, n.pytorch.ms_per_step_batch32, 'ms');
   row('native step, batch 256: our CLI vs PyTorch', n.ours.ms_per_step_batch256, n.pytorch.ms_per_step_batch256, 'ms');
   row('native epoch of 60k + validation: our CLI vs PyTorch', n.ours.epoch_seconds, n.pytorch.epoch_seconds, 's');
+}
+if (n.gpu) {
+  // burn's autodiff step (before) against the fused one (after), on the native wgpu backend.
+  for (const batch of [32, 256]) {
+    const [before, after] = [`autodiff_batch${batch}`, `fused_batch${batch}`];
+    row(`native wgpu (${n.gpu.adapter ?? 'Vulkan'}) step, batch ${batch}: fused vs burn autodiff`, n.gpu[`${after}_ms_per_step`], n.gpu[`${before}_ms_per_step`], 'ms');
+    row(`  launches per step, batch ${batch}`, n.gpu[`${after}_launches_per_step`], n.gpu[`${before}_launches_per_step`], '', 1);
+    row(`  host-only time per step, batch ${batch}`, n.gpu[`${after}_host_ms_per_step`], n.gpu[`${before}_host_ms_per_step`], 'ms', 3);
+  }
+  lines.push(`| native wgpu: validation of the 10k test images (fused) | ${f(n.gpu.validation_seconds)} s | | |`);
 }
 row('epoch of 60k in the browser (ours) vs the chapter\'s Keras, native', page.full_epoch_seconds, n.keras_reference_epoch_seconds, 's', 1);
 if (results.tsne_quality) {

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Every benchmark in one run on this machine: the native CLI against PyTorch (1 thread), our
+# Every benchmark in one run on this machine: the native CLI against PyTorch (1 thread), burn's
+# autodiff step against our fused WebGPU step on the native wgpu backend (counted launches), our
 # t-SNE against scikit-learn's, then the browser (bench/run.mjs): our page against
 # TensorFlow.js 4.22, a 10-epoch session (time to interactive, epoch time, peak JS heap, t-SNE
 # time) and the release wasm's size. Prints the README's table; writes bench/results.json.
-# Pass --webgpu to also time our (slow, software-adapter) WebGPU steps.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -16,6 +16,10 @@ trunk build --release --public-url ./
 
 echo "== native: our CLI (burn flex, 1 thread)"
 cargo run -p model --release --locked --bin fmnist-ae -- bench --json bench/out/native.json
+
+echo "== native: burn's wgpu backend (Vulkan; Debian's lavapipe where there is no GPU), autodiff vs fused step"
+ensure_debian_packages mesa-vulkan-drivers
+cargo run -p model --release --locked --features wgpu --bin fmnist-ae -- bench --backend wgpu --json bench/out/native-wgpu.json
 
 # The Python peers live in a virtual environment beside the build cache: PyTorch's wheel is
 # large, so it is installed once.

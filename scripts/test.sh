@@ -11,6 +11,10 @@ ensure_wasm_target
 echo "== native tests"
 cargo test --workspace --locked
 
+echo "== the fused WebGPU training step against burn's autodiff (wgpu on Vulkan: lavapipe without a GPU)"
+ensure_debian_packages mesa-vulkan-drivers
+cargo test -p model --features wgpu --locked --test training -- fused::
+
 echo "== model crate for wasm32"
 cargo build -p model --target wasm32-unknown-unknown --locked
 

@@ -25,16 +25,23 @@ function model() {
   return m;
 }
 
-async function msPerStep(data, batch, steps) {
+/**
+ * Milliseconds per training step, and (where the bench counts WebGPU work, window.gpuCounts)
+ * kernel launches and queue submits per step.
+ */
+async function perStep(data, batch, steps) {
   const m = model();
   const x = tf.tensor2d(data.subarray(0, batch * PIXELS), [batch, PIXELS]);
   for (let i = 0; i < 5; i++) await m.trainOnBatch(x, x); // warm-up: shader compiles, allocations
+  const counts = () => ({ ...(window.gpuCounts ?? {}) });
+  const before = counts();
   const start = performance.now();
   for (let i = 0; i < steps; i++) await m.trainOnBatch(x, x); // each awaits its loss, as fit() does
   const ms = (performance.now() - start) / steps;
+  const after = counts();
   x.dispose();
   m.dispose();
-  return ms;
+  return { ms, launches: (after.dispatches - before.dispatches) / steps, submits: (after.submits - before.submits) / steps };
 }
 
 async function main() {
@@ -47,10 +54,16 @@ async function main() {
       if (!(await tf.setBackend(backend))) throw new Error('not available');
       await tf.ready();
       const [steps32, steps256] = budget[backend];
-      results[backend] = {
-        ms_per_step_batch32: await msPerStep(data, 32, steps32),
-        ms_per_step_batch256: await msPerStep(data, 256, steps256),
-      };
+      const [b32, b256] = [await perStep(data, 32, steps32), await perStep(data, 256, steps256)];
+      results[backend] = { ms_per_step_batch32: b32.ms, ms_per_step_batch256: b256.ms };
+      if (backend === 'webgpu') {
+        Object.assign(results[backend], {
+          launches_per_step_batch32: b32.launches,
+          launches_per_step_batch256: b256.launches,
+          submits_per_step_batch32: b32.submits,
+          submits_per_step_batch256: b256.submits,
+        });
+      }
     } catch (error) {
       results[backend] = { error: String(error) };
     }

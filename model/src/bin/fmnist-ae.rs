@@ -320,6 +320,10 @@ mod native {
     fn bench(experiment: Experiment, backend: Backend, data: Option<&Path>, json: Option<&Path>) -> Result<(), String> {
         let device = device(backend)?;
         let data = load(data)?;
+        #[cfg(feature = "wgpu")]
+        if matches!(backend, Backend::Wgpu) {
+            return gpu::bench(experiment, &device, &data, json);
+        }
         let mut quiet = async |_| ControlFlow::Continue(());
         // Validation on one image: the timings are of the training steps.
         let one_test_image = data.test.slice(0..1);
@@ -340,7 +344,7 @@ mod native {
         }
         let mut trainer = Trainer::new(TrainingConfig::new(experiment.model_config()), &device).map_err(|e| e.to_string())?;
         if matches!(backend, Backend::Flex) {
-            let profile = trainer.profile(&data.train, PROFILE_STEPS);
+            let profile = trainer.profile(&data.train, PROFILE_STEPS).map_err(|e| e.to_string())?;
             print_profile(&profile);
             figures.insert("profile_batch32".into(), serde_json::to_value(&profile).expect("plain numbers"));
         }
@@ -353,6 +357,146 @@ mod native {
             std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
         }
         Ok(())
+    }
+
+    /// What a training step costs on a GPU: for burn's autodiff step and the fused one, at batch
+    /// 32 and 256, the time per step, the kernel launches and queue submits per step, and the
+    /// host's own time per step (cubecl's dry run: every kernel compiled and recorded, none
+    /// run). Then a full epoch and the validation of the test set on the default (fused) engine.
+    #[cfg(feature = "wgpu")]
+    mod gpu {
+        use std::collections::BTreeMap;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::{Arc, Mutex};
+        use std::time::Instant;
+
+        use cubecl::config::{TypeNameFormatLevel, type_name_format};
+        use cubecl::dry_run::DryRun;
+        use cubecl::logging::{LaunchObservation, LaunchObserver};
+        use futures_lite::future::block_on;
+        use model::burn::prelude::Device;
+        use model::data::source::FashionMnist;
+        use model::{Experiment, StepEngine, Trainer, TrainingConfig};
+
+        /// Steps timed per batch size, after a warm-up that compiles every kernel.
+        const TIMED_STEPS: [(usize, usize); 2] = [(32, 200), (256, 40)];
+        const WARMUP_STEPS: usize = 10;
+        /// Steps whose launches and submits are counted: twice this many minus this many, so
+        /// what a run of steps costs once (the order's upload, zeroing the sums) cancels out.
+        const COUNTED_STEPS: usize = 10;
+
+        /// Counts kernel launches by name.
+        #[derive(Default)]
+        struct Launches(Mutex<BTreeMap<String, usize>>);
+
+        impl LaunchObserver for Launches {
+            fn launched(&self, kernel: &'static str) {
+                let name = type_name_format(kernel, TypeNameFormatLevel::Short);
+                *self.0.lock().expect("no panics while counting").entry(name).or_default() += 1;
+            }
+        }
+
+        /// Counts wgpu's queue submits, from its trace log.
+        struct Submits(AtomicUsize);
+
+        static SUBMITS: Submits = Submits(AtomicUsize::new(0));
+
+        impl log::Log for Submits {
+            fn enabled(&self, metadata: &log::Metadata) -> bool {
+                metadata.target().starts_with("wgpu_core")
+            }
+
+            fn log(&self, record: &log::Record) {
+                if self.enabled(record.metadata()) && record.args().to_string() == "Queue::submit" {
+                    self.0.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+
+            fn flush(&self) {}
+        }
+
+        /// Launches (by kernel) and submits of `steps` steps, the device drained after them.
+        fn count(trainer: &mut Trainer, device: &Device, data: &FashionMnist, steps: usize) -> Result<(BTreeMap<String, usize>, usize), String> {
+            let launches = Arc::new(Launches::default());
+            let submits_before = SUBMITS.0.load(Ordering::Relaxed);
+            log::set_max_level(log::LevelFilter::Trace);
+            let observation = LaunchObservation::new(launches.clone());
+            trainer.train_steps(&data.train, steps).map_err(|e| e.to_string())?;
+            device.sync().map_err(|e| format!("{e:?}"))?;
+            drop(observation);
+            log::set_max_level(log::LevelFilter::Off);
+            let submits = SUBMITS.0.load(Ordering::Relaxed) - submits_before;
+            let launches = launches.0.lock().expect("counting is over").clone();
+            Ok((launches, submits))
+        }
+
+        fn seconds(run: impl FnOnce() -> Result<(), String>) -> Result<f64, String> {
+            let start = Instant::now();
+            run()?;
+            Ok(start.elapsed().as_secs_f64())
+        }
+
+        pub fn bench(experiment: Experiment, device: &Device, data: &FashionMnist, json: Option<&std::path::Path>) -> Result<(), String> {
+            // Installed once; it lets nothing through until a count raises the level.
+            let _ = log::set_logger(&SUBMITS);
+            log::set_max_level(log::LevelFilter::Off);
+            let mut figures = serde_json::Map::new();
+            figures.insert("experiment".into(), experiment.name().into());
+            figures.insert("backend".into(), "wgpu".into());
+            println!("| engine | batch | ms/step | launches/step | submits/step | host-only ms/step |");
+            println!("|---|---|---|---|---|---|");
+            let mut kernels = Vec::new();
+            for (engine, engine_name) in [(StepEngine::Autodiff, "autodiff"), (StepEngine::Auto, "fused")] {
+                for (batch, steps) in TIMED_STEPS {
+                    let config = TrainingConfig::new(experiment.model_config()).with_batch_size(batch).with_engine(engine);
+                    let mut trainer = Trainer::new(config, device).map_err(|e| e.to_string())?;
+                    let sync = || device.sync().map_err(|e| format!("{e:?}"));
+                    let run = |trainer: &mut Trainer, steps: usize| trainer.train_steps(&data.train, steps).map_err(|e| e.to_string());
+                    run(&mut trainer, WARMUP_STEPS)?;
+                    sync()?;
+                    let ms = seconds(|| { run(&mut trainer, steps)?; sync() })? * 1e3 / steps as f64;
+                    let (once, submits_once) = count(&mut trainer, device, data, COUNTED_STEPS)?;
+                    let (twice, submits_twice) = count(&mut trainer, device, data, 2 * COUNTED_STEPS)?;
+                    let per_step = |name: &String| (twice[name] - once.get(name).copied().unwrap_or(0)) as f64 / COUNTED_STEPS as f64;
+                    let launches: f64 = twice.keys().map(per_step).sum();
+                    let submits = submits_twice.saturating_sub(submits_once) as f64 / COUNTED_STEPS as f64;
+                    let dry_run = DryRun::new();
+                    let host_ms = seconds(|| { run(&mut trainer, steps)?; sync() })? * 1e3 / steps as f64;
+                    drop(dry_run);
+                    println!("| {engine_name} | {batch} | {ms:.2} | {launches:.1} | {submits:.1} | {host_ms:.3} |");
+                    let key = format!("{engine_name}_batch{batch}");
+                    figures.insert(format!("{key}_ms_per_step"), ms.into());
+                    figures.insert(format!("{key}_launches_per_step"), launches.into());
+                    figures.insert(format!("{key}_submits_per_step"), submits.into());
+                    figures.insert(format!("{key}_host_ms_per_step"), host_ms.into());
+                    if batch == 32 {
+                        let by_kernel: BTreeMap<String, f64> = twice.keys().map(|name| (name.clone(), per_step(name))).filter(|(_, n)| *n > 0.0).collect();
+                        kernels.push((engine_name, by_kernel));
+                    }
+                }
+            }
+            for (engine_name, by_kernel) in kernels {
+                let list: Vec<String> = by_kernel.iter().map(|(name, n)| format!("{name} {n}")).collect();
+                println!("{engine_name} launches per batch-32 step: {}", list.join(", "));
+            }
+
+            let mut quiet = async |_| std::ops::ControlFlow::Continue(());
+            let mut trainer = Trainer::new(TrainingConfig::new(experiment.model_config()), device).map_err(|e| e.to_string())?;
+            // Validation alone: an "epoch" of one batch, then the whole test set.
+            let one_batch = data.train.slice(0..32);
+            block_on(trainer.run_epoch(&one_batch, &data.test, &mut quiet)).map_err(|e| e.to_string())?;
+            let validation = seconds(|| block_on(trainer.run_epoch(&one_batch, &data.test, &mut quiet)).map(drop).map_err(|e| e.to_string()))?;
+            println!("validation of {} test images (fused, after warm-up): {validation:.2} s", data.test.len());
+            figures.insert("validation_seconds".into(), validation.into());
+            let record = block_on(trainer.run_epoch(&data.train, &data.test, &mut quiet)).map_err(|e| e.to_string())?;
+            println!("{experiment}, one epoch of {} images at batch 32 + validation on {} (fused): {:.2} s", data.train.len(), data.test.len(), record.seconds);
+            figures.insert("epoch_seconds".into(), record.seconds.into());
+            if let Some(path) = json {
+                let text = serde_json::to_string_pretty(&figures).expect("plain numbers");
+                std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+            }
+            Ok(())
+        }
     }
 
     /// Steps timed phase by phase (CPU only: a GPU backend's phases only queue work).
