@@ -32,7 +32,8 @@ pub async fn pretrained_model(experiment: Experiment, device: &Device) -> Result
         .with_epochs(record.epochs)
         .with_batch_size(record.batch_size)
         .with_learning_rate(record.learning_rate)
-        .with_seed(record.seed);
+        .with_seed(record.seed)
+        .with_engine(crate::run::STEP_ENGINE);
     let trainer = Trainer::from_weights(config, &weights, record.epochs, device).map_err(|e| e.to_string())?;
     Ok((trainer, record))
 }

@@ -177,6 +177,7 @@ impl Autoencoder {
         self.decoder.iter().all(|layer| layer.kernel.is_none())
     }
 
+    #[cfg_attr(not(feature = "wgpu"), allow(dead_code))]
     pub(crate) fn encoder_len(&self) -> usize {
         self.encoder.len()
     }
@@ -228,6 +229,7 @@ impl Autoencoder {
 
 /// One dense layer's parameters: `y = x · kernel + bias`, with the kernel stored `[inputs,
 /// outputs]`, or `[outputs, inputs]` when `transposed` (a tied decoder layer).
+#[cfg_attr(not(feature = "wgpu"), allow(dead_code))]
 pub(crate) struct DenseLayer {
     pub kernel: Tensor<2>,
     pub transposed: bool,

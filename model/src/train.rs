@@ -426,7 +426,11 @@ impl Trainer {
     /// An autodiff step, calling `lap` as each phase ends (for [`Self::profile`]); returns the
     /// batch's loss and rounded accuracy, still on the device.
     fn timed_step(&mut self, batch: Tensor<2>, lap: &mut impl FnMut(StepPhase)) -> (Tensor<1>, Tensor<1>) {
-        let Engine::Autodiff(optimizer) = &mut self.engine else { unreachable!("only the autodiff engine times phases") };
+        let optimizer = match &mut self.engine {
+            Engine::Autodiff(optimizer) => optimizer,
+            #[cfg(feature = "wgpu")]
+            Engine::Fused { .. } => unreachable!("only the autodiff engine has phases to time"),
+        };
         let logits = self.model.forward_logits(batch.clone());
         let loss = binary_cross_entropy_with_logits(logits.clone(), batch.clone());
         lap(StepPhase::Forward);

@@ -320,33 +320,17 @@ mod native {
     fn bench(experiment: Experiment, backend: Backend, data: Option<&Path>, json: Option<&Path>) -> Result<(), String> {
         let device = device(backend)?;
         let data = load(data)?;
-        #[cfg(feature = "wgpu")]
-        if matches!(backend, Backend::Wgpu) {
-            return gpu::bench(experiment, &device, &data, json);
-        }
         let mut quiet = async |_| ControlFlow::Continue(());
-        // Validation on one image: the timings are of the training steps.
-        let one_test_image = data.test.slice(0..1);
         let mut figures = serde_json::Map::new();
         figures.insert("experiment".into(), experiment.name().into());
         let backend_name = backend.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default();
         figures.insert("backend".into(), backend_name.into());
-        for (batch, steps) in BENCH_STEPS {
-            let config = TrainingConfig::new(experiment.model_config()).with_batch_size(batch).with_report_every(steps);
-            let mut trainer = Trainer::new(config, &device).map_err(|e| e.to_string())?;
-            let images = |steps: usize| data.train.slice(0..steps * batch);
-            block_on(trainer.run_epoch(&images(10), &one_test_image, &mut quiet)).map_err(|e| e.to_string())?;
-            let start = Instant::now();
-            block_on(trainer.run_epoch(&images(steps), &one_test_image, &mut quiet)).map_err(|e| e.to_string())?;
-            let ms = start.elapsed().as_secs_f64() * 1e3 / steps as f64;
-            println!("{experiment}, batch {batch:>3}: {ms:.2} ms per training step ({:.0} images/s)", batch as f64 * 1e3 / ms);
-            figures.insert(format!("ms_per_step_batch{batch}"), ms.into());
-        }
-        let mut trainer = Trainer::new(TrainingConfig::new(experiment.model_config()), &device).map_err(|e| e.to_string())?;
-        if matches!(backend, Backend::Flex) {
-            let profile = trainer.profile(&data.train, PROFILE_STEPS).map_err(|e| e.to_string())?;
-            print_profile(&profile);
-            figures.insert("profile_batch32".into(), serde_json::to_value(&profile).expect("plain numbers"));
+        match backend {
+            Backend::Flex => cpu_step_figures(experiment, &device, &data, &mut figures)?,
+            #[cfg(feature = "wgpu")]
+            Backend::Wgpu => gpu::step_figures(experiment, &device, &data, &mut figures)?,
+            #[cfg(not(feature = "wgpu"))]
+            Backend::Wgpu => unreachable!("device() refuses wgpu in a build without it"),
         }
         let mut trainer = Trainer::new(TrainingConfig::new(experiment.model_config()), &device).map_err(|e| e.to_string())?;
         let record = block_on(trainer.run_epoch(&data.train, &data.test, &mut quiet)).map_err(|e| e.to_string())?;
@@ -362,7 +346,7 @@ mod native {
     /// What a training step costs on a GPU: for burn's autodiff step and the fused one, at batch
     /// 32 and 256, the time per step, the kernel launches and queue submits per step, and the
     /// host's own time per step (cubecl's dry run: every kernel compiled and recorded, none
-    /// run). Then a full epoch and the validation of the test set on the default (fused) engine.
+    /// run); then the validation of the test set with the fused kernels.
     #[cfg(feature = "wgpu")]
     mod gpu {
         use std::collections::BTreeMap;
@@ -436,13 +420,15 @@ mod native {
             Ok(start.elapsed().as_secs_f64())
         }
 
-        pub fn bench(experiment: Experiment, device: &Device, data: &FashionMnist, json: Option<&std::path::Path>) -> Result<(), String> {
+        pub fn step_figures(
+            experiment: Experiment,
+            device: &Device,
+            data: &FashionMnist,
+            figures: &mut serde_json::Map<String, serde_json::Value>,
+        ) -> Result<(), String> {
             // Installed once; it lets nothing through until a count raises the level.
             let _ = log::set_logger(&SUBMITS);
             log::set_max_level(log::LevelFilter::Off);
-            let mut figures = serde_json::Map::new();
-            figures.insert("experiment".into(), experiment.name().into());
-            figures.insert("backend".into(), "wgpu".into());
             println!("| engine | batch | ms/step | launches/step | submits/step | host-only ms/step |");
             println!("|---|---|---|---|---|---|");
             let mut kernels = Vec::new();
@@ -488,15 +474,37 @@ mod native {
             let validation = seconds(|| block_on(trainer.run_epoch(&one_batch, &data.test, &mut quiet)).map(drop).map_err(|e| e.to_string()))?;
             println!("validation of {} test images (fused, after warm-up): {validation:.2} s", data.test.len());
             figures.insert("validation_seconds".into(), validation.into());
-            let record = block_on(trainer.run_epoch(&data.train, &data.test, &mut quiet)).map_err(|e| e.to_string())?;
-            println!("{experiment}, one epoch of {} images at batch 32 + validation on {} (fused): {:.2} s", data.train.len(), data.test.len(), record.seconds);
-            figures.insert("epoch_seconds".into(), record.seconds.into());
-            if let Some(path) = json {
-                let text = serde_json::to_string_pretty(&figures).expect("plain numbers");
-                std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
-            }
             Ok(())
         }
+    }
+
+    /// Milliseconds per step on the CPU at batch 32 and 256 (whole epochs, timed after a
+    /// warm-up), and where a batch-32 step's time goes.
+    fn cpu_step_figures(
+        experiment: Experiment,
+        device: &Device,
+        data: &source::FashionMnist,
+        figures: &mut serde_json::Map<String, serde_json::Value>,
+    ) -> Result<(), String> {
+        let mut quiet = async |_| ControlFlow::Continue(());
+        // Validation on one image: the timings are of the training steps.
+        let one_test_image = data.test.slice(0..1);
+        for (batch, steps) in BENCH_STEPS {
+            let config = TrainingConfig::new(experiment.model_config()).with_batch_size(batch).with_report_every(steps);
+            let mut trainer = Trainer::new(config, device).map_err(|e| e.to_string())?;
+            let images = |steps: usize| data.train.slice(0..steps * batch);
+            block_on(trainer.run_epoch(&images(10), &one_test_image, &mut quiet)).map_err(|e| e.to_string())?;
+            let start = Instant::now();
+            block_on(trainer.run_epoch(&images(steps), &one_test_image, &mut quiet)).map_err(|e| e.to_string())?;
+            let ms = start.elapsed().as_secs_f64() * 1e3 / steps as f64;
+            println!("{experiment}, batch {batch:>3}: {ms:.2} ms per training step ({:.0} images/s)", batch as f64 * 1e3 / ms);
+            figures.insert(format!("ms_per_step_batch{batch}"), ms.into());
+        }
+        let mut trainer = Trainer::new(TrainingConfig::new(experiment.model_config()), device).map_err(|e| e.to_string())?;
+        let profile = trainer.profile(&data.train, PROFILE_STEPS).map_err(|e| e.to_string())?;
+        print_profile(&profile);
+        figures.insert("profile_batch32".into(), serde_json::to_value(&profile).expect("plain numbers"));
+        Ok(())
     }
 
     /// Steps timed phase by phase (CPU only: a GPU backend's phases only queue work).
