@@ -11,18 +11,89 @@ use cubecl::prelude::*;
 /// Bytes per image in the packed pixel buffers: 784 `u8` pixels, four to a `u32` word.
 pub const WORDS_PER_IMAGE: u32 = (crate::data::IMAGE_PIXELS / 4) as u32;
 
-/// `K[i][j]` of a layer's kernel, stored plain or transposed.
+/// Outputs per unit along each side of the products: every unit computes a `BLOCK x BLOCK`
+/// block, so each value it loads serves `BLOCK` multiply-adds. Loads, not arithmetic, bound
+/// these small products (on CPU-emulated adapters above all, where each is a gather).
+pub const BLOCK: usize = 8;
+
+/// The `BLOCK x BLOCK` block of `A · B` whose top-left entry is `[row0][column0]`, into `sums`
+/// (row-major), for `A: [m, n]` and `B: [n, p]` given by strides: `A[r][k]` is
+/// `a[r·a_row + k·a_k]` and `B[k][c]` is `b[k·b_k + c·b_column]`. With `a_ones_row`, A's last
+/// row is ones (not stored; a bias's gradient under `xᵀ`); with `b_ones_column`, B's last
+/// column. Entries outside the product are 0.
 #[cube]
-fn kernel_at(kernel: &[f32], i: usize, j: usize, inputs: usize, outputs: usize, #[comptime] transposed: bool) -> f32 {
-    let mut index = i * outputs + j;
-    if comptime![transposed] {
-        index = j * inputs + i;
+fn product_block(
+    a: &[f32],
+    b: &[f32],
+    sums: &mut Array<f32>,
+    m: usize,
+    n: usize,
+    p: usize,
+    row0: usize,
+    column0: usize,
+    a_row: usize,
+    a_k: usize,
+    b_k: usize,
+    b_column: usize,
+    #[comptime] a_ones_row: bool,
+    #[comptime] b_ones_column: bool,
+) {
+    // Where each row of A's block (column of B's) starts, and how to read it: value·scale + one.
+    // Rows outside read a valid place and scale it to 0, so the loop needs no branch.
+    let mut a_start = Array::<usize>::new(BLOCK);
+    let mut a_scale = Array::<f32>::new(BLOCK);
+    let mut a_one = Array::<f32>::new(BLOCK);
+    let mut b_start = Array::<usize>::new(BLOCK);
+    let mut b_scale = Array::<f32>::new(BLOCK);
+    let mut b_one = Array::<f32>::new(BLOCK);
+    let mut a_stored = m;
+    if comptime![a_ones_row] {
+        a_stored = m - 1;
     }
-    kernel[index]
+    let mut b_stored = p;
+    if comptime![b_ones_column] {
+        b_stored = p - 1;
+    }
+    #[unroll]
+    for i in 0..BLOCK {
+        let row = row0 + i;
+        let column = column0 + i;
+        a_start[i] = select(row < a_stored, row * a_row, 0);
+        a_scale[i] = select(row < a_stored, 1.0, 0.0);
+        a_one[i] = select(row >= a_stored && row < m, 1.0, 0.0);
+        b_start[i] = select(column < b_stored, column * b_column, 0);
+        b_scale[i] = select(column < b_stored, 1.0, 0.0);
+        b_one[i] = select(column >= b_stored && column < p, 1.0, 0.0);
+    }
+    #[unroll]
+    for i in 0..BLOCK * BLOCK {
+        sums[i] = 0.0;
+    }
+    let mut a_values = Array::<f32>::new(BLOCK);
+    let mut b_values = Array::<f32>::new(BLOCK);
+    for k in 0..n {
+        #[unroll]
+        for i in 0..BLOCK {
+            a_values[i] = a[a_start[i] + k * a_k] * a_scale[i] + a_one[i];
+            b_values[i] = b[b_start[i] + k * b_k] * b_scale[i] + b_one[i];
+        }
+        #[unroll]
+        for i in 0..BLOCK {
+            #[unroll]
+            for j in 0..BLOCK {
+                sums[i * BLOCK + j] += a_values[i] * b_values[j];
+            }
+        }
+    }
 }
 
-/// `out = x · K + b`, through a ReLU when `relu`. One unit per output value: x runs over the
-/// outputs, y over the rows.
+/// This unit's block: its first row (y) and first column (x).
+#[cube]
+fn block_origin() -> (usize, usize) {
+    (ABSOLUTE_POS_Y as usize * BLOCK, ABSOLUTE_POS_X as usize * BLOCK)
+}
+
+/// `out = x · K + b`, through a ReLU when `relu`. Blocks: x over the outputs, y over the rows.
 #[cube(launch)]
 pub fn dense_forward(
     x: &[f32],
@@ -35,26 +106,37 @@ pub fn dense_forward(
     #[comptime] transposed: bool,
     #[comptime] relu: bool,
 ) {
-    let column = ABSOLUTE_POS_X as usize;
-    let row = ABSOLUTE_POS_Y as usize;
     let (rows, inputs, outputs) = (rows as usize, inputs as usize, outputs as usize);
-    if row >= rows || column >= outputs {
-        terminate!();
+    let (row0, column0) = block_origin();
+    // K[k][c]: kernel[k·outputs + c], or kernel[c·inputs + k] stored transposed.
+    let mut k_stride = outputs;
+    let mut column_stride = 1;
+    if comptime![transposed] {
+        k_stride = 1;
+        column_stride = inputs;
     }
-    let mut sum = bias[column];
-    for i in 0..inputs {
-        sum += x[row * inputs + i] * kernel_at(kernel, i, column, inputs, outputs, transposed);
-    }
-    if comptime![relu] {
-        if sum < 0.0 {
-            sum = 0.0;
+    let mut sums = Array::<f32>::new(BLOCK * BLOCK);
+    product_block(x, kernel, &mut sums, rows, inputs, outputs, row0, column0, inputs, 1, k_stride, column_stride, false, false);
+    #[unroll]
+    for i in 0..BLOCK {
+        #[unroll]
+        for j in 0..BLOCK {
+            let (row, column) = (row0 + i, column0 + j);
+            if row < rows && column < outputs {
+                let mut sum = sums[i * BLOCK + j] + bias[column];
+                if comptime![relu] {
+                    if sum < 0.0 {
+                        sum = 0.0;
+                    }
+                }
+                out[row * outputs + column] = sum;
+            }
         }
     }
-    out[row * outputs + column] = sum;
 }
 
 /// The gradient reaching a ReLU layer's input `x` (its own output before this layer):
-/// `dx = (dy · Kᵀ) ⊙ [x > 0]`. One unit per input value: x over the inputs, y over the rows.
+/// `dx = (dy · Kᵀ) ⊙ [x > 0]`. Blocks: x over the inputs, y over the rows.
 #[cube(launch)]
 pub fn dense_backward_input(
     grad_out: &[f32],
@@ -66,44 +148,38 @@ pub fn dense_backward_input(
     outputs: u32,
     #[comptime] transposed: bool,
 ) {
-    let i = ABSOLUTE_POS_X as usize;
-    let row = ABSOLUTE_POS_Y as usize;
     let (rows, inputs, outputs) = (rows as usize, inputs as usize, outputs as usize);
-    if row >= rows || i >= inputs {
-        terminate!();
+    let (row0, column0) = block_origin();
+    // Kᵀ[j][i] = K[i][j]: kernel[i·outputs + j], or kernel[j·inputs + i] stored transposed.
+    let mut k_stride = 1;
+    let mut column_stride = outputs;
+    if comptime![transposed] {
+        k_stride = inputs;
+        column_stride = 1;
     }
-    let mut sum = 0.0;
-    // A ReLU passes no gradient where it output 0.
-    if x[row * inputs + i] > 0.0 {
-        for j in 0..outputs {
-            sum += grad_out[row * outputs + j] * kernel_at(kernel, i, j, inputs, outputs, transposed);
+    let mut sums = Array::<f32>::new(BLOCK * BLOCK);
+    product_block(grad_out, kernel, &mut sums, rows, outputs, inputs, row0, column0, outputs, 1, k_stride, column_stride, false, false);
+    #[unroll]
+    for r in 0..BLOCK {
+        #[unroll]
+        for c in 0..BLOCK {
+            let (row, i) = (row0 + r, column0 + c);
+            if row < rows && i < inputs {
+                let index = row * inputs + i;
+                // A ReLU passes no gradient where it output 0.
+                let mut gradient = 0.0;
+                if x[index] > 0.0 {
+                    gradient = sums[r * BLOCK + c];
+                }
+                grad_in[index] = gradient;
+            }
         }
     }
-    grad_in[row * inputs + i] = sum;
 }
 
-/// `Σ_rows a[row][p] · b[row][q]`: one entry of `aᵀ · b`.
-#[cube]
-fn outer_sum(a: &[f32], b: &[f32], p: usize, q: usize, rows: usize, a_width: usize, b_width: usize) -> f32 {
-    let mut sum = 0.0;
-    for row in 0..rows {
-        sum += a[row * a_width + p] * b[row * b_width + q];
-    }
-    sum
-}
-
-/// `Σ_rows g[row][q]`: a bias gradient.
-#[cube]
-fn column_sum(g: &[f32], q: usize, rows: usize, width: usize) -> f32 {
-    let mut sum = 0.0;
-    for row in 0..rows {
-        sum += g[row * width + q];
-    }
-    sum
-}
-
-/// The SGD update of one untied layer, into new buffers: `K' = K - lr·xᵀ·dy`, `b' = b - lr·Σ dy`.
-/// Units: x over the outputs, y over the inputs plus one row for the bias.
+/// The SGD update of one untied layer, into new buffers: `K' = K - lr·xᵀ·dy` and
+/// `b' = b - lr·Σ dy` (the bias as a row of ones under `xᵀ`). Blocks: x over the outputs, y
+/// over the inputs plus one row for the bias.
 #[cube(launch)]
 pub fn dense_update(
     x: &[f32],
@@ -117,25 +193,31 @@ pub fn dense_update(
     outputs: u32,
     learning_rate: f32,
 ) {
-    let j = ABSOLUTE_POS_X as usize;
-    let i = ABSOLUTE_POS_Y as usize;
     let (rows, inputs, outputs) = (rows as usize, inputs as usize, outputs as usize);
-    if j >= outputs || i > inputs {
-        terminate!();
-    }
-    if i < inputs {
-        let index = i * outputs + j;
-        new_kernel[index] = kernel[index] - learning_rate * outer_sum(x, grad_out, i, j, rows, inputs, outputs);
-    } else {
-        new_bias[j] = bias[j] - learning_rate * column_sum(grad_out, j, rows, outputs);
+    let (row0, column0) = block_origin();
+    let mut gradient = Array::<f32>::new(BLOCK * BLOCK);
+    product_block(x, grad_out, &mut gradient, inputs + 1, rows, outputs, row0, column0, 1, inputs, outputs, 1, true, false);
+    #[unroll]
+    for r in 0..BLOCK {
+        #[unroll]
+        for c in 0..BLOCK {
+            let (i, j) = (row0 + r, column0 + c);
+            let step = learning_rate * gradient[r * BLOCK + c];
+            if i < inputs && j < outputs {
+                let index = i * outputs + j;
+                new_kernel[index] = kernel[index] - step;
+            } else if i == inputs && j < outputs {
+                new_bias[j] = bias[j] - step;
+            }
+        }
     }
 }
 
 /// The SGD update of an encoder layer and its tied decoder layer, which share the encoder's
-/// `W: [inputs, outputs]`: its gradient is `xᵀ·dy` from the encoder plus `(x̃ᵀ·dỹ)ᵀ` from the
-/// decoder, where the decoder layer maps `x̃: [rows, outputs]` to `ỹ: [rows, inputs]`.
-/// Units: x over the outputs plus one column (the decoder's bias), y over the inputs plus one
-/// row (the encoder's bias).
+/// `W: [inputs, outputs]`: its gradient is `xᵀ·dy` from the encoder plus `(x̃ᵀ·dỹ)ᵀ = dỹᵀ·x̃`
+/// from the decoder, where the decoder layer maps `x̃: [rows, outputs]` to `ỹ: [rows, inputs]`.
+/// Blocks: x over the outputs plus one column (the decoder's bias, a column of ones under x̃),
+/// y over the inputs plus one row (the encoder's bias, a row of ones under `xᵀ`).
 #[cube(launch)]
 pub fn tied_update(
     x: &[f32],
@@ -153,20 +235,27 @@ pub fn tied_update(
     outputs: u32,
     learning_rate: f32,
 ) {
-    let j = ABSOLUTE_POS_X as usize;
-    let i = ABSOLUTE_POS_Y as usize;
     let (rows, inputs, outputs) = (rows as usize, inputs as usize, outputs as usize);
-    if j > outputs || i > inputs {
-        terminate!();
-    }
-    if i < inputs && j < outputs {
-        let index = i * outputs + j;
-        let gradient = outer_sum(x, grad_out, i, j, rows, inputs, outputs) + outer_sum(decoder_x, decoder_grad_out, j, i, rows, outputs, inputs);
-        new_kernel[index] = kernel[index] - learning_rate * gradient;
-    } else if i == inputs && j < outputs {
-        new_bias[j] = bias[j] - learning_rate * column_sum(grad_out, j, rows, outputs);
-    } else if i < inputs && j == outputs {
-        new_decoder_bias[i] = decoder_bias[i] - learning_rate * column_sum(decoder_grad_out, i, rows, inputs);
+    let (row0, column0) = block_origin();
+    let mut encoder = Array::<f32>::new(BLOCK * BLOCK);
+    let mut decoder = Array::<f32>::new(BLOCK * BLOCK);
+    product_block(x, grad_out, &mut encoder, inputs + 1, rows, outputs, row0, column0, 1, inputs, outputs, 1, true, false);
+    product_block(decoder_grad_out, decoder_x, &mut decoder, inputs, rows, outputs + 1, row0, column0, 1, inputs, outputs, 1, false, true);
+    #[unroll]
+    for r in 0..BLOCK {
+        #[unroll]
+        for c in 0..BLOCK {
+            let (i, j) = (row0 + r, column0 + c);
+            let (from_encoder, from_decoder) = (encoder[r * BLOCK + c], decoder[r * BLOCK + c]);
+            if i < inputs && j < outputs {
+                let index = i * outputs + j;
+                new_kernel[index] = kernel[index] - learning_rate * (from_encoder + from_decoder);
+            } else if i == inputs && j < outputs {
+                new_bias[j] = bias[j] - learning_rate * from_encoder;
+            } else if i < inputs && j == outputs {
+                new_decoder_bias[i] = decoder_bias[i] - learning_rate * from_decoder;
+            }
+        }
     }
 }
 

@@ -36,8 +36,9 @@ pub(crate) fn supports(device: &Device) -> bool {
     matches!(device.clone().inner().as_dispatch(), burn::backend::DispatchDevice::Cube(_))
 }
 
-/// Units per side of the 2-D kernels' cubes (16 x 16), and per cube of the per-image loss kernel.
-const TILE: u32 = 16;
+/// Units per side of the products' cubes (8 x 8, each unit a block of outputs), and per cube of
+/// the per-image loss kernel.
+const UNITS: u32 = 8;
 const LOSS_UNITS: u32 = 256;
 const GATHER_UNITS: u32 = 256;
 
@@ -81,8 +82,10 @@ fn arg(tensor: &CubeTensor) -> BufferArg {
     tensor.clone().into_buffer_arg()
 }
 
+/// Cubes for a product of `rows x columns` outputs, `BLOCK x BLOCK` per unit.
 fn grid(columns: usize, rows: usize) -> CubeCount {
-    CubeCount::Static(columns.div_ceil(TILE as usize) as u32, rows.div_ceil(TILE as usize) as u32, 1)
+    let cubes = |n: usize| n.div_ceil(kernels::BLOCK).div_ceil(UNITS as usize) as u32;
+    CubeCount::Static(cubes(columns), cubes(rows), 1)
 }
 
 /// One dense layer's parameters as the kernels read them.
@@ -108,7 +111,7 @@ impl Layer {
         kernels::dense_forward::launch(
             &x.client,
             grid(self.outputs, rows),
-            CubeDim::new_2d(TILE, TILE),
+            CubeDim::new_2d(UNITS, UNITS),
             arg(x),
             arg(&self.kernel),
             arg(&self.bias),
@@ -129,7 +132,7 @@ impl Layer {
         kernels::dense_backward_input::launch(
             &x.client,
             grid(self.inputs, rows),
-            CubeDim::new_2d(TILE, TILE),
+            CubeDim::new_2d(UNITS, UNITS),
             arg(grad_out),
             arg(&self.kernel),
             arg(x),
@@ -150,7 +153,7 @@ impl Layer {
         kernels::dense_update::launch(
             &x.client,
             grid(self.outputs, self.inputs + 1),
-            CubeDim::new_2d(TILE, TILE),
+            CubeDim::new_2d(UNITS, UNITS),
             arg(x),
             arg(grad_out),
             arg(&self.kernel),
@@ -183,7 +186,7 @@ impl Layer {
         kernels::tied_update::launch(
             &x.client,
             grid(self.outputs + 1, self.inputs + 1),
-            CubeDim::new_2d(TILE, TILE),
+            CubeDim::new_2d(UNITS, UNITS),
             arg(x),
             arg(grad_out),
             arg(decoder_x),
