@@ -40,8 +40,11 @@ export const CSP = [
   "form-action 'none'",
 ].join('; ');
 
-/** Serves `root` under the sub-path `/course/demo/`, as a course site would embed it, with `CSP`. */
-export async function serve(root = DIST) {
+/**
+ * Serves `root` under the sub-path `/course/demo/`, as a course site would embed it, with `csp`
+ * (`CSP`; null for none).
+ */
+export async function serve(root = DIST, { csp = CSP } = {}) {
   const prefix = '/course/demo/';
   const server = createServer(async (request, response) => {
     const path = decodeURIComponent(new URL(request.url, 'http://x').pathname);
@@ -58,7 +61,7 @@ export async function serve(root = DIST) {
       const body = await readFile(join(root, relative));
       response.writeHead(200, {
         'content-type': TYPES[extname(relative)] ?? 'application/octet-stream',
-        'content-security-policy': CSP,
+        ...(csp ? { 'content-security-policy': csp } : {}),
       });
       response.end(body);
     } catch {

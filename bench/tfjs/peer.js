@@ -46,11 +46,12 @@ async function perStep(data, batch, steps) {
 
 async function main() {
   const data = await images(10000);
-  tf.wasm.setWasmPaths('../node_modules/@tensorflow/tfjs-backend-wasm/dist/');
   const results = {};
   const budget = { wasm: [40, 10], webgpu: [5, 2], cpu: [10, 3] };
-  for (const backend of ['wasm', 'webgpu', 'cpu']) {
+  const backends = new URLSearchParams(location.search).get('backends')?.split(',') ?? ['wasm', 'webgpu', 'cpu'];
+  for (const backend of backends) {
     try {
+      if (backend === 'wasm') tf.wasm.setWasmPaths('../node_modules/@tensorflow/tfjs-backend-wasm/dist/');
       if (!(await tf.setBackend(backend))) throw new Error('not available');
       await tf.ready();
       const [steps32, steps256] = budget[backend];
