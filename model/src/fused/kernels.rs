@@ -213,11 +213,11 @@ pub fn dense_update(
     }
 }
 
-/// The SGD update of an encoder layer and its tied decoder layer, which share the encoder's
-/// `W: [inputs, outputs]`: its gradient is `xᵀ·dy` from the encoder plus `(x̃ᵀ·dỹ)ᵀ = dỹᵀ·x̃`
-/// from the decoder, where the decoder layer maps `x̃: [rows, outputs]` to `ỹ: [rows, inputs]`.
-/// Blocks: x over the outputs plus one column (the decoder's bias, a column of ones under x̃),
-/// y over the inputs plus one row (the encoder's bias, a row of ones under `xᵀ`).
+/// The SGD update of the kernel an encoder layer shares with its tied decoder layer,
+/// `W: [inputs, outputs]`: its gradient is `xᵀ·dy` from the encoder plus `(x̃ᵀ·dỹ)ᵀ = dỹᵀ·x̃` from
+/// the decoder, where the decoder layer maps `x̃: [rows, outputs]` to `ỹ: [rows, inputs]`. The
+/// biases go through [`tied_bias_update`]: WebGPU lets a kernel bind 8 storage buffers, and one
+/// kernel for both would need 10. Blocks: x over the outputs, y over the inputs.
 #[cube(launch)]
 pub fn tied_update(
     x: &[f32],
@@ -225,11 +225,7 @@ pub fn tied_update(
     decoder_x: &[f32],
     decoder_grad_out: &[f32],
     kernel: &[f32],
-    bias: &[f32],
-    decoder_bias: &[f32],
     new_kernel: &mut [f32],
-    new_bias: &mut [f32],
-    new_decoder_bias: &mut [f32],
     rows: u32,
     inputs: u32,
     outputs: u32,
@@ -239,23 +235,52 @@ pub fn tied_update(
     let (row0, column0) = block_origin();
     let mut encoder = Array::<f32>::new(BLOCK * BLOCK);
     let mut decoder = Array::<f32>::new(BLOCK * BLOCK);
-    product_block(x, grad_out, &mut encoder, inputs + 1, rows, outputs, row0, column0, 1, inputs, outputs, 1, true, false);
-    product_block(decoder_grad_out, decoder_x, &mut decoder, inputs, rows, outputs + 1, row0, column0, 1, inputs, outputs, 1, false, true);
+    product_block(x, grad_out, &mut encoder, inputs, rows, outputs, row0, column0, 1, inputs, outputs, 1, false, false);
+    product_block(decoder_grad_out, decoder_x, &mut decoder, inputs, rows, outputs, row0, column0, 1, inputs, outputs, 1, false, false);
     #[unroll]
     for r in 0..BLOCK {
         #[unroll]
         for c in 0..BLOCK {
             let (i, j) = (row0 + r, column0 + c);
-            let (from_encoder, from_decoder) = (encoder[r * BLOCK + c], decoder[r * BLOCK + c]);
             if i < inputs && j < outputs {
                 let index = i * outputs + j;
-                new_kernel[index] = kernel[index] - learning_rate * (from_encoder + from_decoder);
-            } else if i == inputs && j < outputs {
-                new_bias[j] = bias[j] - learning_rate * from_encoder;
-            } else if i < inputs && j == outputs {
-                new_decoder_bias[i] = decoder_bias[i] - learning_rate * from_decoder;
+                new_kernel[index] = kernel[index] - learning_rate * (encoder[r * BLOCK + c] + decoder[r * BLOCK + c]);
             }
         }
+    }
+}
+
+/// The SGD update of a tied pair's biases: the encoder layer's `b' = b - lr·Σ dy` (`outputs`
+/// values) and the decoder layer's `b̃' = b̃ - lr·Σ dỹ` (`inputs` values). One unit per bias
+/// value, the encoder's first.
+#[cube(launch)]
+pub fn tied_bias_update(
+    grad_out: &[f32],
+    decoder_grad_out: &[f32],
+    bias: &[f32],
+    decoder_bias: &[f32],
+    new_bias: &mut [f32],
+    new_decoder_bias: &mut [f32],
+    rows: u32,
+    inputs: u32,
+    outputs: u32,
+    learning_rate: f32,
+) {
+    let (rows, inputs, outputs) = (rows as usize, inputs as usize, outputs as usize);
+    let position = ABSOLUTE_POS;
+    if position < outputs {
+        let mut sum = 0.0;
+        for row in 0..rows {
+            sum += grad_out[row * outputs + position];
+        }
+        new_bias[position] = bias[position] - learning_rate * sum;
+    } else if position < outputs + inputs {
+        let i = position - outputs;
+        let mut sum = 0.0;
+        for row in 0..rows {
+            sum += decoder_grad_out[row * inputs + i];
+        }
+        new_decoder_bias[i] = decoder_bias[i] - learning_rate * sum;
     }
 }
 
