@@ -546,7 +546,8 @@ pub fn App() -> impl IntoView {
     let on_retry = Callback::new(move |()| load_data());
 
     spawn_local(async move {
-        let (device, info) = backend::start(settings.get_untracked().backend).await;
+        let (choice, batch_size) = settings.with_untracked(|s| (s.backend, s.batch_size));
+        let (device, info) = backend::start(choice, batch_size).await;
         *compute.get_value().device.borrow_mut() = Some((device, info.kind));
         backend.set(Some(info));
         load_data();

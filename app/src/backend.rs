@@ -37,8 +37,9 @@ struct Adapter {
     software: bool,
 }
 
-/// Picks and starts a backend. Never fails: the CPU backend is always there.
-pub async fn start(choice: BackendChoice) -> (Device, BackendInfo) {
+/// Picks and starts a backend for runs at `batch_size`. Never fails: the CPU backend is always
+/// there.
+pub async fn start(choice: BackendChoice, batch_size: usize) -> (Device, BackendInfo) {
     let cpu = |why: String| (Device::flex(), BackendInfo { kind: BackendKind::Cpu, why });
     if choice == BackendChoice::Cpu {
         return cpu("chosen with backend=cpu in the URL".into());
@@ -63,27 +64,28 @@ pub async fn start(choice: BackendChoice) -> (Device, BackendInfo) {
         return (gpu, BackendInfo { kind: BackendKind::WebGpu, why });
     }
     // A small or busy GPU can lose to the CPU on this small model: time both.
-    match race(&gpu).await {
+    match race(&gpu, batch_size).await {
         Ok((gpu_ms, cpu_ms)) if gpu_ms <= cpu_ms => {
             let why = format!(
-                "timed here: {gpu_ms:.1} ms per training step on the GPU ({}), {cpu_ms:.1} ms on the CPU",
+                "timed here at batch {batch_size}: {gpu_ms:.1} ms per training step on the GPU ({}), {cpu_ms:.1} ms on the CPU",
                 adapter.description
             );
             (gpu, BackendInfo { kind: BackendKind::WebGpu, why })
         }
         Ok((gpu_ms, cpu_ms)) => cpu(format!(
-            "timed here: {cpu_ms:.1} ms per training step on the CPU, {gpu_ms:.1} ms on the GPU ({});              add backend=webgpu to the URL to use the GPU anyway",
+            "timed here at batch {batch_size}: {cpu_ms:.1} ms per training step on the CPU, {gpu_ms:.1} ms on the GPU ({}); \
+             add backend=webgpu to the URL to use the GPU anyway",
             adapter.description
         )),
         Err(error) => cpu(format!("WebGPU failed a test run ({error}), so training runs on the CPU")),
     }
 }
 
-/// Milliseconds per training step (batch 32, the chapter's) on the GPU and on the CPU.
-async fn race(gpu: &Device) -> Result<(f64, f64), model::TrainError> {
+/// Milliseconds per training step at `batch_size` on the GPU and on the CPU, as the page trains.
+async fn race(gpu: &Device, batch_size: usize) -> Result<(f64, f64), model::TrainError> {
     // The GPU's warm-up steps compile its kernels; the CPU needs few.
-    let gpu_seconds = model::seconds_per_step(gpu, crate::run::STEP_ENGINE, 32, 5, 20).await?;
-    let cpu_seconds = model::seconds_per_step(&Device::flex(), crate::run::STEP_ENGINE, 32, 2, 10).await?;
+    let gpu_seconds = model::seconds_per_step(gpu, crate::run::STEP_ENGINE, batch_size, 5, 20).await?;
+    let cpu_seconds = model::seconds_per_step(&Device::flex(), crate::run::STEP_ENGINE, batch_size, 2, 10).await?;
     Ok((gpu_seconds * 1e3, cpu_seconds * 1e3))
 }
 
