@@ -269,19 +269,21 @@ pub fn tied_bias_update(
     let (rows, inputs, outputs) = (rows as usize, inputs as usize, outputs as usize);
     let position = ABSOLUTE_POS;
     if position < outputs {
-        let mut sum = 0.0;
-        for row in 0..rows {
-            sum += grad_out[row * outputs + position];
-        }
-        new_bias[position] = bias[position] - learning_rate * sum;
+        new_bias[position] = bias[position] - learning_rate * column_sum(grad_out, position, rows, outputs);
     } else if position < outputs + inputs {
         let i = position - outputs;
-        let mut sum = 0.0;
-        for row in 0..rows {
-            sum += decoder_grad_out[row * inputs + i];
-        }
-        new_decoder_bias[i] = decoder_bias[i] - learning_rate * sum;
+        new_decoder_bias[i] = decoder_bias[i] - learning_rate * column_sum(decoder_grad_out, i, rows, inputs);
     }
+}
+
+/// `Σ_rows g[row][column]`: a bias's gradient.
+#[cube]
+fn column_sum(g: &[f32], column: usize, rows: usize, width: usize) -> f32 {
+    let mut sum = 0.0;
+    for row in 0..rows {
+        sum += g[row * width + column];
+    }
+    sum
 }
 
 /// Binary cross-entropy from logits and the rounded accuracy, one cube per image (row):
