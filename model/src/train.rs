@@ -340,8 +340,7 @@ impl Trainer {
         }
         #[cfg(feature = "wgpu")]
         if let Engine::Fused { test: cached, .. } = &mut self.engine {
-            let images = fused::DeviceImages::cached(cached.take(), test, &self.device);
-            *cached = Some(images.clone());
+            let images = fused::DeviceImages::cached(cached, test, &self.device);
             return validate_fused(&self.model, &images, test.len(), &self.device, epoch, on_event).await;
         }
         let (model, device) = (self.model(), self.inner_device());
@@ -386,8 +385,7 @@ impl Trainer {
     fn batches<'a>(&mut self, images: &'a LabeledImages, order: Vec<usize>) -> Batches<'a> {
         #[cfg(feature = "wgpu")]
         if let Engine::Fused { train, .. } = &mut self.engine {
-            let uploaded = fused::DeviceImages::cached(train.take(), images, &self.device);
-            *train = Some(uploaded.clone());
+            let uploaded = fused::DeviceImages::cached(train, images, &self.device);
             return Batches::Device { images: uploaded, order: fused::DeviceOrder::new(&order, &self.device) };
         }
         Batches::Host { images, order, device: self.device.clone() }

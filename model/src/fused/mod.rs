@@ -333,12 +333,12 @@ impl DeviceImages {
         Self { source: source_key(images), pixels: Gpu::of(device).client.create_from_slice(images.pixels()) }
     }
 
-    /// `cached` if it holds `images`, else `images` uploaded.
-    pub(crate) fn cached(cached: Option<Self>, images: &LabeledImages, device: &Device) -> Self {
-        match cached {
-            Some(cached) if cached.source == source_key(images) => cached,
-            _ => Self::of(images, device),
+    /// `images` on the device: what `slot` holds if it is them, else uploaded into `slot`.
+    pub(crate) fn cached(slot: &mut Option<Self>, images: &LabeledImages, device: &Device) -> Self {
+        if !slot.as_ref().is_some_and(|cached| cached.source == source_key(images)) {
+            *slot = Some(Self::of(images, device));
         }
+        slot.clone().expect("just filled")
     }
 }
 
