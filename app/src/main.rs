@@ -15,6 +15,8 @@ mod components;
 #[cfg(target_arch = "wasm32")]
 mod compute;
 #[cfg(target_arch = "wasm32")]
+mod constructors;
+#[cfg(target_arch = "wasm32")]
 mod data;
 #[cfg(target_arch = "wasm32")]
 mod embedding;
@@ -29,6 +31,7 @@ mod state;
 
 #[cfg(target_arch = "wasm32")]
 fn main() {
+    constructors::run();
     console_error_panic_hook::set_once();
     leptos::mount::mount_to_body(app::App);
 }

@@ -6,6 +6,10 @@
 //! | "done", iteration, total, seconds, map: Float32Array }` or `{ run, kind: "error", message }`.
 
 #[cfg(target_arch = "wasm32")]
+#[path = "../constructors.rs"]
+mod constructors;
+
+#[cfg(target_arch = "wasm32")]
 fn main() {
     use js_sys::{Float32Array, Object, Reflect};
     use model::embedding::{TsneConfig, tsne};
@@ -15,6 +19,7 @@ fn main() {
     /// Iterations between progress posts: smooth enough to watch, cheap to copy.
     const POST_EVERY: usize = 10;
 
+    constructors::run();
     console_error_panic_hook::set_once();
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
     let poster = scope.clone();
