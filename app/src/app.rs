@@ -1,6 +1,6 @@
 //! The page: owns every signal, starts the backend and the data, and runs training.
 
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::rc::Rc;
 
 use leptos::prelude::*;
@@ -9,54 +9,29 @@ use model::burn::prelude::Device;
 use model::data::{CLASS_NAMES, LabeledImages};
 use model::latent::{Corruption, place_on_map};
 use model::weights::RunRecord;
-use model::{EpochRecord, Experiment, Progress, TrainError, Trainer};
+use model::{Experiment, TrainError, Trainer};
 
 use crate::backend::{self, BackendInfo, BackendKind};
+use crate::browser;
 use crate::components::{
     BackendNote, ComparePanel, Compared, Controls, Curves, DataProgress, Drawn, EmbeddingPanel, ErrorBanner,
-    ExplorePanel, FinishedRun, HistoryTable, LivePoint, LoadErrors, Notices, ReconstructionPanel, WeightsControls,
+    ExplorePanel, HistoryTable, LoadErrors, Notices, ReconstructionPanel, WeightsControls,
 };
 use crate::compute::Compute;
 use crate::data::{self, LoadProgress};
 use crate::embedding::MapState;
+use crate::figures::{self, FinishedRun, RunFigures};
 use crate::files;
 use crate::latent::{self, Corrupted, Look};
-use crate::run::{self, Command, Reconstructions, RunControl, RunEvent};
+use crate::run::{self, Command, Reconstructions, Run, RunControl, RunEvent};
 use crate::settings::{Panel, Palette, Settings};
 use crate::state::Phase;
 
 const SHOWN: usize = crate::components::RECONSTRUCTIONS_SHOWN;
 
 fn url_settings() -> (Settings, Vec<String>) {
-    let search = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
-    let params = web_sys::UrlSearchParams::new_with_str(&search).ok();
-    let pairs: Vec<(String, String)> = params
-        .map(|p| {
-            js_sys::try_iter(&p)
-                .ok()
-                .flatten()
-                .into_iter()
-                .flatten()
-                .filter_map(|entry| {
-                    let entry: js_sys::Array = entry.ok()?.into();
-                    Some((entry.get(0).as_string()?, entry.get(1).as_string()?))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let pairs = browser::query_pairs();
     Settings::from_query(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-}
-
-/// `count` distinct test-image indices, at random.
-fn random_sample(count: usize, of: usize) -> Vec<usize> {
-    let mut chosen = Vec::with_capacity(count);
-    while chosen.len() < count.min(of) {
-        let index = (js_sys::Math::random() * of as f64) as usize;
-        if !chosen.contains(&index) {
-            chosen.push(index);
-        }
-    }
-    chosen
 }
 
 #[component]
@@ -70,16 +45,15 @@ pub fn App() -> impl IntoView {
     let backend = RwSignal::new(None::<BackendInfo>);
     let load = RwSignal::new(LoadProgress::default());
     let load_failures = RwSignal::new(Vec::<String>::new());
-    let history = RwSignal::new(Vec::<EpochRecord>::new());
-    let live = RwSignal::new(Vec::<LivePoint>::new());
-    let progress = RwSignal::new(None::<Progress>);
+    let figures = RwSignal::new(RunFigures::default());
+    let history = Memo::new(move |_| figures.with(|f| f.history.clone()));
+    let live = Memo::new(move |_| figures.with(|f| f.live.clone()));
     let reconstructions = RwSignal::new(None::<Reconstructions>);
     let finished = RwSignal::new(Vec::<FinishedRun>::new());
     // The test images to reconstruct live in the settings (and so in the URL).
     let sample = move || settings.with_untracked(|s| s.images.clone()).unwrap_or_else(|| (0..SHOWN).collect::<Vec<_>>());
     let shown = RwSignal::new(None::<String>);
     let paused = RwSignal::new(false);
-    let validating = RwSignal::new(None::<(usize, usize)>);
     let data_ready = RwSignal::new(false);
     let map = RwSignal::new(None::<MapState>);
     let test_images = RwSignal::new_local(None::<Rc<LabeledImages>>);
@@ -98,11 +72,7 @@ pub fn App() -> impl IntoView {
     let comparison = RwSignal::new(None::<Vec<Compared>>);
     let comparing = RwSignal::new(false);
 
-    Effect::new(move |_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-state", phase.get().as_str());
-        }
-    });
+    Effect::new(move |_| browser::set_body_state(phase.get().as_str()));
 
     // Every change of the shown model goes through here, so the tools follow it.
     let show_trainer = move |trainer: Option<Rc<Trainer>>| {
@@ -114,15 +84,6 @@ pub fn App() -> impl IntoView {
         }
         compute.get_value().set_trainer(trainer);
         model_shown.update(|n| *n += 1);
-    };
-
-    // What a run or a shown model replaces: the running figures, a map being computed, an error.
-    let clear_run_status = move || {
-        live.set(Vec::new());
-        progress.set(None);
-        validating.set(None);
-        error.set(None);
-        compute.get_value().mapper.stop();
     };
 
     let start_training = move || {
@@ -145,70 +106,43 @@ pub fn App() -> impl IntoView {
         shown.set(Some(format!("Training {} from scratch here.", settings.experiment)));
         show_trainer(None);
         comparison.set(None);
-        history.set(Vec::new());
-        clear_run_status();
+        figures.set(RunFigures::default());
+        error.set(None);
+        compute.mapper.stop();
         reconstructions.set(None);
         map.set(None);
         paused.set(false);
         phase.set(Phase::Training);
-        let report_every = trainer.config().report_every;
         spawn_local(async move {
-            let last_weights = Rc::new(RefCell::new(None::<(usize, Vec<u8>)>));
-            let kept = last_weights.clone();
-            let on_event = move |event: RunEvent| match event {
-                RunEvent::Progress(p) => {
-                    // A curve point every ~50 steps keeps redraws cheap; the status line gets all.
-                    if p.step % 50 < report_every || p.step == p.steps {
-                        live.update(|points| {
-                            let epoch = (p.epoch - 1) as f64 + p.step as f64 / p.steps as f64;
-                            points.push(LivePoint { epoch, loss: p.loss, rounded_accuracy: p.rounded_accuracy });
-                        });
+            let mut run = Run::new(trainer, kind, control);
+            let report = Rc::new(Cell::new(run::report_every(kind)));
+            let emit = {
+                let (compute, report) = (compute.clone(), report.clone());
+                move |event: RunEvent| {
+                    figures.update(|f| f.apply(&event, report.get()));
+                    match event {
+                        RunEvent::Reconstructions(r) => reconstructions.set(Some(r)),
+                        RunEvent::MovedToCpu { kept, why } => {
+                            let note = figures::moved_to_cpu_message(&why, kept);
+                            notices.update(|n| n.push(format!("{note}.")));
+                            backend.set(Some(BackendInfo { kind: BackendKind::Cpu, why: note }));
+                            *compute.device.borrow_mut() = Some((Device::flex(), BackendKind::Cpu));
+                            report.set(run::report_every(BackendKind::Cpu));
+                        }
+                        _ => {}
                     }
-                    progress.set(Some(p));
                 }
-                RunEvent::Validating { done, total } => validating.set(Some((done, total))),
-                RunEvent::Epoch(record) => {
-                    validating.set(None);
-                    history.update(|h| h.push(record));
-                }
-                RunEvent::Reconstructions(r) => reconstructions.set(Some(r)),
-                RunEvent::Weights { epoch, bytes } => *kept.borrow_mut() = Some((epoch, bytes)),
             };
-            let (mut trainer, mut kind) = (trainer, kind);
-            let result = loop {
-                let dataset = compute.dataset.clone();
-                let keep_weights = kind == BackendKind::WebGpu;
-                let result = run::train(&mut trainer, &settings, move || dataset.borrow().clone(), sample, &control, keep_weights, &on_event).await;
-                let Err(TrainError::Device(why)) = &result else { break result };
-                if kind != BackendKind::WebGpu {
-                    break result;
-                }
-                // The GPU is gone (device lost, driver reset): go on on the CPU from the last
-                // epoch whose weights were read back, keeping the history up to it.
-                let cpu = Device::flex();
-                let config = run::training_config(&settings, BackendKind::Cpu);
-                let resumed = match last_weights.borrow().as_ref() {
-                    Some((epoch, bytes)) => Trainer::from_weights(config, bytes, *epoch, &cpu),
-                    None => Trainer::new(config, &cpu),
-                };
-                let Ok(resumed) = resumed else { break result };
-                let done = resumed.epochs_done();
-                history.update(|h| h.truncate(done));
-                live.update(|points| points.retain(|p| p.epoch <= done as f64));
-                let from = if done == 0 { "from scratch".to_string() } else { format!("from the weights after epoch {done}") };
-                let note = format!("WebGPU failed during training ({why}); training went on on the CPU {from}");
-                notices.update(|n| n.push(format!("{note}.")));
-                backend.set(Some(BackendInfo { kind: BackendKind::Cpu, why: note }));
-                *compute.device.borrow_mut() = Some((cpu, BackendKind::Cpu));
-                (trainer, kind) = (resumed, BackendKind::Cpu);
-            };
-            let trainer = Rc::new(trainer);
+            let dataset = compute.dataset.clone();
+            let result = run.train(&settings, move || dataset.borrow().clone(), sample, emit).await;
+            let trainer = Rc::new(run.into_trainer());
             let current = compute.is_current(token);
+            let history = figures.with_untracked(|f| f.history.clone());
             // A run that ended before its first epoch has nothing worth showing or saving.
-            if current && history.with_untracked(Vec::is_empty) {
+            if current && history.is_empty() {
                 shown.set(None);
             } else if current {
-                let record = RunRecord::of(&trainer, settings.experiment, "trained in the browser".into(), history.get_untracked());
+                let record = RunRecord::of(&trainer, settings.experiment, "trained in the browser".into(), history.clone());
                 shown.set(Some(format!("Trained here: {} ({} epochs, seed {}).", record.experiment, record.epochs, record.seed)));
                 let mut runs = compute.runs.borrow_mut();
                 runs.retain(|run| run.0 != settings.experiment);
@@ -220,17 +154,13 @@ pub fn App() -> impl IntoView {
             match result {
                 Ok(()) | Err(TrainError::Stopped) => phase.set(Phase::Done),
                 Err(e) => {
-                    error.set(Some(match e {
-                        TrainError::Device(_) => format!("The GPU stopped working ({e}). Reload the page, or add ?backend=cpu to the URL."),
-                        _ if history.with_untracked(Vec::is_empty) => format!("Training stopped: {e}. No epoch had finished, so there is no model to show."),
-                        _ => format!("Training stopped: {e}. What was trained so far stays on screen."),
-                    }));
+                    error.set(Some(figures::failure_message(&e, history.len())));
                     phase.set(Phase::Error);
                 }
             }
-            if current && !history.get_untracked().is_empty() {
+            if current && !history.is_empty() {
                 start_map(&compute, map, error);
-                let run = FinishedRun { experiment: settings.experiment, history: history.get_untracked() };
+                let run = FinishedRun { experiment: settings.experiment, history };
                 finished.update(|runs| {
                     runs.retain(|r| r.experiment != run.experiment);
                     runs.push(run);
@@ -257,7 +187,7 @@ pub fn App() -> impl IntoView {
     let on_other_images = Callback::new(move |()| {
         let compute = compute.get_value();
         let Some(test) = compute.test() else { return };
-        let indices = random_sample(SHOWN, test.len());
+        let indices = browser::random_sample(SHOWN, test.len());
         settings.update(|s| s.images = Some(indices.clone()));
         // While training, the next epoch picks the new images up.
         let Some(trainer) = compute.trainer() else { return };
@@ -274,8 +204,10 @@ pub fn App() -> impl IntoView {
         let compute = compute.get_value();
         let Some(test) = compute.test() else { return };
         let trainer = Rc::new(trainer);
-        history.set(record.history.clone());
-        clear_run_status();
+        // What the run or model shown before left: its figures, a map being computed, an error.
+        figures.set(RunFigures::of_history(record.history.clone()));
+        error.set(None);
+        compute.mapper.stop();
         // A drawing's place belongs to the old map; the drawing effect places it on the new one.
         drawn.update(|d| if let Some(d) = d.as_mut() { d.at = None });
         let precomputed = record.map.len() == 2 * test.len();
@@ -325,7 +257,7 @@ pub fn App() -> impl IntoView {
                     shown.set(None);
                     show_trainer(None);
                     notices.update(|n| n.push(format!("No pretrained {experiment} model to show ({e}). Press Train to train one.")));
-                    history.set(Vec::new());
+                    figures.set(RunFigures::default());
                     reconstructions.set(None);
                     map.set(None);
                 }
@@ -343,20 +275,7 @@ pub fn App() -> impl IntoView {
     });
 
     // The URL always holds the settings, so the address bar is a link to this view.
-    Effect::new(move |_| {
-        let query = settings.with(|s| s.to_query());
-        let Some(window) = web_sys::window() else { return };
-        let Ok(params) = web_sys::UrlSearchParams::new() else { return };
-        for (key, value) in &query {
-            params.append(key, value);
-        }
-        let search = String::from(params.to_string());
-        let path = window.location().pathname().unwrap_or_default();
-        let url = if search.is_empty() { path } else { format!("{path}?{search}") };
-        if let Ok(history) = window.history() {
-            let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
-        }
-    });
+    Effect::new(move |_| browser::replace_query(&settings.with(|s| s.to_query())));
 
     // The latent tools follow the shown model and their own inputs. A result that arrives
     // after the model or its inputs changed again is dropped.
@@ -466,7 +385,7 @@ pub fn App() -> impl IntoView {
         spawn_local(async move {
             let saved = trainer.weights(&record).await.map_err(|e| e.to_string());
             let name = format!("{}.safetensors", record.experiment);
-            if let Err(e) = saved.and_then(|bytes| files::download(&name, &bytes, "application/octet-stream")) {
+            if let Err(e) = saved.and_then(|bytes| browser::download(&name, &bytes, "application/octet-stream")) {
                 error.set(Some(format!("Could not save the weights: {e}")));
             }
         });
@@ -475,7 +394,7 @@ pub fn App() -> impl IntoView {
         let compute = compute.get_value();
         let Some(record) = compute.record.borrow().clone() else { return };
         let json = serde_json::to_string_pretty(&record).unwrap_or_default();
-        if let Err(e) = files::download(&format!("{}-history.json", record.experiment), json.as_bytes(), "application/json") {
+        if let Err(e) = browser::download(&format!("{}-history.json", record.experiment), json.as_bytes(), "application/json") {
             error.set(Some(format!("Could not save the history: {e}")));
         }
     });
@@ -484,7 +403,7 @@ pub fn App() -> impl IntoView {
         let experiment = settings.with_untracked(|s| s.experiment);
         spawn_local(async move {
             let name = file.name();
-            let loaded = files::read(&file).await.and_then(|bytes| {
+            let loaded = browser::read_file(&file).await.and_then(|bytes| {
                 let Some((device, kind)) = compute.device() else { return Err("the page is still starting".into()) };
                 let config = run::training_config(&settings.get_untracked(), kind);
                 Trainer::from_weights(config, &bytes, 0, &device).map_err(|e| e.to_string())
@@ -500,9 +419,7 @@ pub fn App() -> impl IntoView {
         });
     });
     let on_copy_link = Callback::new(move |()| {
-        let Some(window) = web_sys::window() else { return };
-        let href = window.location().href().unwrap_or_default();
-        let _ = window.navigator().clipboard().write_text(&href);
+        let Some(href) = browser::copy_address() else { return };
         notices.update(|n| {
             n.retain(|line| !line.starts_with("Link copied"));
             n.push(format!("Link copied: {href}"));
@@ -553,31 +470,7 @@ pub fn App() -> impl IntoView {
         load_data();
     });
 
-    let status = move || match (phase.get(), progress.get()) {
-        (Phase::Training, Some(p)) if validating.get().is_some() => {
-            let (done, total) = validating.get().unwrap_or_default();
-            let paused = if paused.get() { "Paused. " } else { "" };
-            format!("{paused}Epoch {}: validating on the test images, {done} of {total}", p.epoch)
-        }
-        (Phase::Loading, _) => "Loading…".to_string(),
-        (Phase::Ready, _) => "Ready: pick an experiment and press Train.".into(),
-        (Phase::Training, Some(p)) => format!(
-            "{}Epoch {} of {}, step {} of {}: running loss {:.4}, rounded accuracy {:.4}",
-            if paused.get() { "Paused. " } else { "" },
-            p.epoch,
-            settings.get_untracked().epochs,
-            p.step,
-            p.steps,
-            p.loss,
-            p.rounded_accuracy
-        ),
-        (Phase::Training, None) => "Starting…".into(),
-        (Phase::Done, _) => match history.get().len() {
-            1 => "Done: 1 epoch trained.".to_string(),
-            n => format!("Done: {n} epochs trained."),
-        },
-        (Phase::Error, _) => "Stopped by an error (see below).".into(),
-    };
+    let status = move || figures.with(|f| figures::status_line(phase.get(), paused.get(), f, settings.with_untracked(|s| s.epochs)));
     let experiment = Signal::derive(move || settings.get().experiment);
     let epochs = Signal::derive(move || settings.get().epochs);
     let palette = Signal::derive(move || settings.with(|s| s.palette));
@@ -609,7 +502,7 @@ pub fn App() -> impl IntoView {
             </section>
             <section class="panel curves" aria-label="Learning curves" class:omitted=hidden(Panel::Curves)>
                 <h2>"Learning curves"</h2>
-                <Curves live history finished epochs experiment />
+                <Curves live=live.into() history=history.into() finished epochs experiment />
             </section>
             <section class="panel recon" aria-label="Reconstructions" class:omitted=hidden(Panel::Reconstructions)>
                 <h2>"Reconstructions"</h2>
@@ -628,7 +521,7 @@ pub fn App() -> impl IntoView {
                 <ComparePanel comparison comparing can_compare columns=SHOWN on_compare />
             </section>
             <section class="panel table" aria-label="History" class:omitted=hidden(Panel::Table)>
-                <HistoryTable history />
+                <HistoryTable history=history.into() />
             </section>
         </main>
     }

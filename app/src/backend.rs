@@ -7,6 +7,7 @@ use model::burn::prelude::Device;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
+use crate::browser::describe;
 use crate::settings::BackendChoice;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -119,13 +120,4 @@ async fn probe_webgpu() -> Result<Adapter, String> {
 fn call0(target: &JsValue, method: &str) -> Result<JsValue, JsValue> {
     let function: js_sys::Function = Reflect::get(target, &method.into())?.dyn_into()?;
     function.call0(target)
-}
-
-/// A JS error as text.
-pub fn describe(error: &JsValue) -> String {
-    error
-        .dyn_ref::<js_sys::Error>()
-        .map(|e| String::from(e.message()))
-        .or_else(|| error.as_string())
-        .unwrap_or_else(|| format!("{error:?}"))
 }

@@ -12,7 +12,8 @@ use model::{Experiment, Trainer};
 use crate::backend::BackendKind;
 use crate::data::Dataset;
 use crate::embedding::{self, Mapper};
-use crate::run::{RunControl, sleep};
+use crate::browser::sleep;
+use crate::run::RunControl;
 
 /// The test codes of the shown model: `dim` values per test image.
 pub struct Codes {

@@ -4,14 +4,9 @@
 
 use std::rc::Rc;
 
-use js_sys::Uint8Array;
 use model::data::{LabeledImages, MANIFEST_FILE, Manifest, ShardEntry, inflate_shard, verify_shard};
-use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
-use web_sys::Response;
 
-use crate::backend::describe;
-use crate::run::sleep;
+use crate::browser::{fetch_bytes, sleep};
 
 /// Relative, so the page works from any sub-path.
 pub const DATA_URL: &str = "data/fashion-mnist/";
@@ -111,17 +106,4 @@ async fn fetch_shard(entry: &ShardEntry, progress: &mut LoadProgress) -> Result<
     progress.bytes += bytes.len();
     progress.images += shard.len();
     Ok(shard)
-}
-
-pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
-    let window = web_sys::window().ok_or("no window")?;
-    let failed = |why: String| format!("could not load {url}: {why}");
-    let response = JsFuture::from(window.fetch_with_str(url)).await.map_err(|e| failed(describe(&e)))?;
-    let response: Response = response.dyn_into().map_err(|_| failed("not a response".into()))?;
-    if !response.ok() {
-        return Err(failed(format!("HTTP {} {}", response.status(), response.status_text())));
-    }
-    let buffer = response.array_buffer().map_err(|e| failed(describe(&e)))?;
-    let buffer = JsFuture::from(buffer).await.map_err(|e| failed(describe(&e)))?;
-    Ok(Uint8Array::new(&buffer).to_vec())
 }

@@ -10,8 +10,7 @@ use model::data::LabeledImages;
 use wasm_bindgen::{JsCast, JsValue, closure::Closure};
 use web_sys::{MessageEvent, Worker};
 
-use crate::backend::describe;
-use crate::run::sleep;
+use crate::browser::{describe, sleep};
 
 /// Built by trunk from `src/bin/tsne_worker.rs` (see index.html); relative, for any sub-path.
 const WORKER_URL: &str = "./tsne_worker_loader.js";

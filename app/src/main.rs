@@ -2,12 +2,21 @@
 //! them learn. Compute (`run`, `backend`, `data`) hands the UI (`app`, `components`) plain
 //! numbers and pixels, never tensors.
 
+// Natively only the unit tests use these modules.
+#![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+
+// Plain data and rules, built natively too for their unit tests.
+mod events;
+mod figures;
 mod settings;
+mod state;
 
 #[cfg(target_arch = "wasm32")]
 mod app;
 #[cfg(target_arch = "wasm32")]
 mod backend;
+#[cfg(target_arch = "wasm32")]
+mod browser;
 #[cfg(target_arch = "wasm32")]
 mod charts;
 #[cfg(target_arch = "wasm32")]
@@ -26,8 +35,6 @@ mod files;
 mod latent;
 #[cfg(target_arch = "wasm32")]
 mod run;
-#[cfg(target_arch = "wasm32")]
-mod state;
 
 #[cfg(target_arch = "wasm32")]
 fn main() {

@@ -7,10 +7,13 @@ use std::ops::ControlFlow;
 use std::rc::Rc;
 
 use model::data::LabeledImages;
-use model::{EpochRecord, Progress, TrainError, TrainEvent, Trainer, read_values};
+use model::burn::prelude::Device;
+use model::{TrainError, TrainEvent, Trainer, read_values};
 
 use crate::backend::BackendKind;
+use crate::browser::sleep;
 use crate::data::Dataset;
+pub use crate::events::{Reconstructions, RunEvent};
 use crate::settings::Settings;
 
 /// What the visitor asked the run to do.
@@ -39,75 +42,96 @@ impl RunControl {
     }
 }
 
-/// Test images as the model saw and rebuilt them, `count` images of 784 values in [0, 1] each.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Reconstructions {
-    pub originals: Vec<f32>,
-    /// The corrupted input, for the denoising and dropout experiments.
-    pub seen: Option<Vec<f32>>,
-    pub outputs: Vec<f32>,
-}
-
-/// What the run tells the page.
-pub enum RunEvent {
-    Progress(Progress),
-    /// Validation has covered `done` of `total` test images.
-    Validating { done: usize, total: usize },
-    Epoch(EpochRecord),
-    Reconstructions(Reconstructions),
-    /// The weights after `epoch`, as a `.safetensors` file (when asked for): on the GPU, so
-    /// a lost device does not lose the run.
-    Weights { epoch: usize, bytes: Vec<u8> },
-}
-
 /// Steps between reports: each report yields to the browser, so the page stays responsive.
 /// On the CPU a step takes milliseconds and blocks the page; on WebGPU the work runs elsewhere.
-fn report_every(backend: BackendKind) -> usize {
+pub fn report_every(backend: BackendKind) -> usize {
     match backend {
         BackendKind::Cpu => 4,
         BackendKind::WebGpu => 25,
     }
 }
 
-/// Trains for the settings' epochs. Each epoch uses the training images loaded when it starts.
-/// With `keep_weights`, the weights are read back after every epoch ([`RunEvent::Weights`]).
-pub async fn train(
-    trainer: &mut Trainer,
-    settings: &Settings,
-    dataset: impl Fn() -> Dataset,
-    sample: impl Fn() -> Vec<usize>,
-    control: &RunControl,
-    keep_weights: bool,
-    emit: impl Fn(RunEvent),
-) -> Result<(), TrainError> {
-    while trainer.epochs_done() < settings.epochs {
-        let data = dataset();
-        let test = data.test.clone().ok_or(TrainError::NoData("test"))?;
-        let train = match settings.train_limit {
-            Some(limit) if limit < data.train.len() => Rc::new(data.train.slice(0..limit)),
-            _ => data.train.clone(),
-        };
-        let mut on_event = async |event: TrainEvent| {
-            emit(match event {
-                TrainEvent::Progress(progress) => RunEvent::Progress(progress),
-                TrainEvent::Validating { done, total, .. } => RunEvent::Validating { done, total },
-                TrainEvent::Epoch(record) => RunEvent::Epoch(record),
-            });
-            pace(control).await
-        };
-        trainer.run_epoch(&train, &test, &mut on_event).await?;
-        if keep_weights {
-            let config = &trainer.config().model;
-            let bytes = model::weights::to_safetensors(&trainer.model(), config, Default::default()).await?;
-            emit(RunEvent::Weights { epoch: trainer.epochs_done(), bytes });
-        }
-        let reconstructions = reconstruct(trainer, &test, &sample()).await?;
-        emit(RunEvent::Reconstructions(reconstructions));
-        if control.get() == Command::Stop {
-            return Err(TrainError::Stopped);
+/// A training run: the trainer, where it runs, the visitor's Pause and Stop, and (on WebGPU)
+/// the weights of the last finished epoch, read back so a lost GPU does not lose the run.
+pub struct Run {
+    trainer: Trainer,
+    kind: BackendKind,
+    control: RunControl,
+    last_weights: Option<(usize, Vec<u8>)>,
+}
+
+impl Run {
+    pub fn new(trainer: Trainer, kind: BackendKind, control: RunControl) -> Self {
+        Self { trainer, kind, control, last_weights: None }
+    }
+
+    pub fn into_trainer(self) -> Trainer {
+        self.trainer
+    }
+
+    /// Trains for the settings' epochs. Each epoch uses the training images loaded when it
+    /// starts. If the GPU fails, training goes on on the CPU from the last epoch whose weights
+    /// were read back ([`RunEvent::MovedToCpu`]).
+    pub async fn train(
+        &mut self,
+        settings: &Settings,
+        dataset: impl Fn() -> Dataset,
+        sample: impl Fn() -> Vec<usize>,
+        emit: impl Fn(RunEvent),
+    ) -> Result<(), TrainError> {
+        loop {
+            let result = self.train_here(settings, &dataset, &sample, &emit).await;
+            let Err(TrainError::Device(why)) = &result else { return result };
+            if self.kind != BackendKind::WebGpu {
+                return result;
+            }
+            let config = training_config(settings, BackendKind::Cpu);
+            let cpu = Device::flex();
+            let resumed = match &self.last_weights {
+                Some((epoch, bytes)) => Trainer::from_weights(config, bytes, *epoch, &cpu),
+                None => Trainer::new(config, &cpu),
+            };
+            let Ok(resumed) = resumed else { return result };
+            emit(RunEvent::MovedToCpu { kept: resumed.epochs_done(), why: why.clone() });
+            (self.trainer, self.kind) = (resumed, BackendKind::Cpu);
         }
     }
-    Ok(())
+
+    async fn train_here(
+        &mut self,
+        settings: &Settings,
+        dataset: &impl Fn() -> Dataset,
+        sample: &impl Fn() -> Vec<usize>,
+        emit: &impl Fn(RunEvent),
+    ) -> Result<(), TrainError> {
+        let (trainer, control) = (&mut self.trainer, &self.control);
+        while trainer.epochs_done() < settings.epochs {
+            let data = dataset();
+            let test = data.test.clone().ok_or(TrainError::NoData("test"))?;
+            let train = match settings.train_limit {
+                Some(limit) if limit < data.train.len() => Rc::new(data.train.slice(0..limit)),
+                _ => data.train.clone(),
+            };
+            let mut on_event = async |event: TrainEvent| {
+                emit(match event {
+                    TrainEvent::Progress(progress) => RunEvent::Progress(progress),
+                    TrainEvent::Validating { done, total, .. } => RunEvent::Validating { done, total },
+                    TrainEvent::Epoch(record) => RunEvent::Epoch(record),
+                });
+                pace(control).await
+            };
+            trainer.run_epoch(&train, &test, &mut on_event).await?;
+            if self.kind == BackendKind::WebGpu {
+                let bytes = model::weights::to_safetensors(&trainer.model(), &trainer.config().model, Default::default()).await?;
+                self.last_weights = Some((trainer.epochs_done(), bytes));
+            }
+            emit(RunEvent::Reconstructions(reconstruct(trainer, &test, &sample()).await?));
+            if control.get() == Command::Stop {
+                return Err(TrainError::Stopped);
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The training config the page uses for these settings on this backend.
@@ -137,14 +161,4 @@ pub async fn reconstruct(trainer: &Trainer, test: &LabeledImages, indices: &[usi
     let originals = test.batch_pixels(indices);
     let corrupted = trainer.config().model.noise_stddev > 0.0 || trainer.config().model.dropout_rate > 0.0;
     Ok(Reconstructions { originals, seen: corrupted.then_some(seen), outputs })
-}
-
-/// Resolves after `ms` milliseconds (0: after the browser's pending tasks).
-pub async fn sleep(ms: i32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        if let Some(window) = web_sys::window() {
-            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
-        }
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }

@@ -5,22 +5,7 @@ use model::{EpochRecord, Experiment};
 use plotters::style::RGBColor;
 
 use crate::charts::{Series, line_chart};
-
-/// A running training figure part way through an epoch.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct LivePoint {
-    /// Epochs done, fractional: 1.5 is half-way through the second epoch.
-    pub epoch: f64,
-    pub loss: f64,
-    pub rounded_accuracy: f64,
-}
-
-/// A finished run, kept to overlay on the next ones.
-#[derive(Clone, Debug, PartialEq)]
-pub struct FinishedRun {
-    pub experiment: Experiment,
-    pub history: Vec<EpochRecord>,
-}
+use crate::figures::{FinishedRun, LivePoint};
 
 // tab10, as in the chapter's matplotlib plots.
 const TRAIN: RGBColor = RGBColor(31, 119, 180);
@@ -29,8 +14,8 @@ const OTHERS: [RGBColor; 4] = [RGBColor(44, 160, 44), RGBColor(214, 39, 40), RGB
 
 #[component]
 pub fn Curves(
-    live: RwSignal<Vec<LivePoint>>,
-    history: RwSignal<Vec<EpochRecord>>,
+    live: Signal<Vec<LivePoint>>,
+    history: Signal<Vec<EpochRecord>>,
     finished: RwSignal<Vec<FinishedRun>>,
     epochs: Signal<usize>,
     experiment: Signal<Experiment>,

@@ -3,7 +3,7 @@ use model::EpochRecord;
 
 /// One row per finished epoch; also the text alternative to the charts.
 #[component]
-pub fn HistoryTable(history: RwSignal<Vec<EpochRecord>>) -> impl IntoView {
+pub fn HistoryTable(history: Signal<Vec<EpochRecord>>) -> impl IntoView {
     view! {
         <table class="history" data-testid="history">
             <caption>"Per-epoch results"</caption>

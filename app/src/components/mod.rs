@@ -12,7 +12,7 @@ mod weights;
 
 pub use compare::{ComparePanel, Compared};
 pub use controls::Controls;
-pub use curves::{Curves, FinishedRun, LivePoint};
+pub use curves::Curves;
 pub use embedding::EmbeddingPanel;
 pub use explore::{Drawn, ExplorePanel};
 pub use history_table::HistoryTable;

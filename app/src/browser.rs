@@ -1,0 +1,119 @@
+//! The browser, as plain functions: timers, fetching, files, the address bar, the clipboard.
+//! A leaf: it imports nothing from the rest of the page.
+
+use js_sys::{Array, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Blob, BlobPropertyBag, File, HtmlAnchorElement, Response, Url};
+
+/// Resolves after `ms` milliseconds (0: after the browser's pending tasks).
+pub async fn sleep(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    let _ = JsFuture::from(promise).await;
+}
+
+/// A JS error as text.
+pub fn describe(error: &JsValue) -> String {
+    error
+        .dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| error.as_string())
+        .unwrap_or_else(|| format!("{error:?}"))
+}
+
+/// The body of `url` (relative to the page), or why not.
+pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
+    let window = web_sys::window().ok_or("no window")?;
+    let failed = |why: String| format!("could not load {url}: {why}");
+    let response = JsFuture::from(window.fetch_with_str(url)).await.map_err(|e| failed(describe(&e)))?;
+    let response: Response = response.dyn_into().map_err(|_| failed("not a response".into()))?;
+    if !response.ok() {
+        return Err(failed(format!("HTTP {} {}", response.status(), response.status_text())));
+    }
+    let buffer = response.array_buffer().map_err(|e| failed(describe(&e)))?;
+    let buffer = JsFuture::from(buffer).await.map_err(|e| failed(describe(&e)))?;
+    Ok(Uint8Array::new(&buffer).to_vec())
+}
+
+/// Offers `bytes` to the visitor as a file called `name`.
+pub fn download(name: &str, bytes: &[u8], mime: &str) -> Result<(), String> {
+    let failed = |e: JsValue| format!("could not save {name}: {}", describe(&e));
+    let parts = Array::of1(&Uint8Array::from(bytes));
+    let options = BlobPropertyBag::new();
+    options.set_type(mime);
+    let blob = Blob::new_with_u8_array_sequence_and_options(&parts, &options).map_err(failed)?;
+    let url = Url::create_object_url_with_blob(&blob).map_err(failed)?;
+    let document = web_sys::window().and_then(|w| w.document()).ok_or("no document")?;
+    let link: HtmlAnchorElement = document.create_element("a").map_err(failed)?.unchecked_into();
+    link.set_href(&url);
+    link.set_download(name);
+    link.click();
+    Url::revoke_object_url(&url).map_err(failed)
+}
+
+/// The contents of a file the visitor picked.
+pub async fn read_file(file: &File) -> Result<Vec<u8>, String> {
+    let buffer = JsFuture::from(file.array_buffer())
+        .await
+        .map_err(|e| format!("could not read {}: {}", file.name(), describe(&e)))?;
+    Ok(Uint8Array::new(&buffer).to_vec())
+}
+
+/// The address's query as (key, value) pairs, in order.
+pub fn query_pairs() -> Vec<(String, String)> {
+    let search = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
+    let Ok(params) = web_sys::UrlSearchParams::new_with_str(&search) else { return Vec::new() };
+    let entries = js_sys::try_iter(&params).ok().flatten().into_iter().flatten();
+    entries
+        .filter_map(|entry| {
+            let entry: Array = entry.ok()?.into();
+            Some((entry.get(0).as_string()?, entry.get(1).as_string()?))
+        })
+        .collect()
+}
+
+/// Puts `pairs` in the address bar as its query, without a new history entry.
+pub fn replace_query(pairs: &[(&str, String)]) {
+    let Some(window) = web_sys::window() else { return };
+    let Ok(params) = web_sys::UrlSearchParams::new() else { return };
+    for (key, value) in pairs {
+        params.append(key, value);
+    }
+    let search = String::from(params.to_string());
+    let path = window.location().pathname().unwrap_or_default();
+    let url = if search.is_empty() { path } else { format!("{path}?{search}") };
+    if let Ok(history) = window.history() {
+        let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&url));
+    }
+}
+
+/// The page's address, copied to the clipboard (the copy finishes in the background).
+pub fn copy_address() -> Option<String> {
+    let window = web_sys::window()?;
+    let href = window.location().href().ok()?;
+    let _ = window.navigator().clipboard().write_text(&href);
+    Some(href)
+}
+
+/// `count` distinct numbers below `of`, at random.
+pub fn random_sample(count: usize, of: usize) -> Vec<usize> {
+    let mut chosen = Vec::with_capacity(count);
+    while chosen.len() < count.min(of) {
+        let index = (js_sys::Math::random() * of as f64) as usize;
+        if !chosen.contains(&index) {
+            chosen.push(index);
+        }
+    }
+    chosen
+}
+
+/// Reflects the page's state on `<body data-state>`, for tests and styles.
+pub fn set_body_state(state: &str) {
+    if let Some(body) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.body()) {
+        let _ = body.set_attribute("data-state", state);
+    }
+}
