@@ -22,8 +22,6 @@ mod charts;
 #[cfg(target_arch = "wasm32")]
 mod components;
 #[cfg(target_arch = "wasm32")]
-mod compute;
-#[cfg(target_arch = "wasm32")]
 mod constructors;
 #[cfg(target_arch = "wasm32")]
 mod data;
@@ -33,6 +31,8 @@ mod embedding;
 mod files;
 #[cfg(target_arch = "wasm32")]
 mod latent;
+#[cfg(target_arch = "wasm32")]
+mod page;
 #[cfg(target_arch = "wasm32")]
 mod run;
 

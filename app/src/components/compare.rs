@@ -4,32 +4,22 @@
 use leptos::ev;
 use leptos::html::Canvas;
 use leptos::prelude::*;
-use model::{EpochRecord, Experiment};
+use model::EpochRecord;
 
 use crate::charts::{Series, image_grid, line_chart, rgb};
-
-/// One experiment's model as compared: trained here in this session, or the pretrained one.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Compared {
-    pub experiment: Experiment,
-    pub trained_here: bool,
-    pub parameters: usize,
-    pub history: Vec<EpochRecord>,
-    pub originals: Vec<f32>,
-    pub outputs: Vec<f32>,
-}
+use crate::page::{RECONSTRUCTIONS_SHOWN, use_page};
 
 /// Okabe and Ito's colours, told apart with the common colour-vision deficiencies.
 const EXPERIMENT_COLORS: [&str; 4] = ["#0072b2", "#e69f00", "#009e73", "#cc79a7"];
 
 #[component]
-pub fn ComparePanel(
-    comparison: RwSignal<Option<Vec<Compared>>>,
-    comparing: RwSignal<bool>,
-    can_compare: Signal<bool>,
-    columns: usize,
-    on_compare: Callback<()>,
-) -> impl IntoView {
+pub fn ComparePanel() -> impl IntoView {
+    let page = use_page();
+    let action = page.comparison;
+    let comparison = Signal::derive(move || action.value().get());
+    let comparing = action.pending();
+    let can_compare = move || page.idle_with_data();
+    let columns = RECONSTRUCTIONS_SHOWN;
     let resized = RwSignal::new(0u32);
     let _ = window_event_listener(ev::resize, move |_| resized.update(|n| *n += 1));
     let loss_canvas = NodeRef::<Canvas>::new();
@@ -61,7 +51,7 @@ pub fn ComparePanel(
     let figure = |history: &[EpochRecord], value: fn(&EpochRecord) -> f64| history.last().map(|r| format!("{:.4}", value(r))).unwrap_or_else(|| "–".into());
     view! {
         <div class="buttons">
-            <button data-testid="compare" disabled=move || !can_compare.get() || comparing.get() on:click=move |_| on_compare.run(())>
+            <button data-testid="compare" disabled=move || !can_compare() || comparing.get() on:click=move |_| { action.dispatch_local(()); }>
                 {move || if comparing.get() { "Loading the four models…" } else if comparison.get().is_some() { "Compare again" } else { "Compare the four experiments" }}
             </button>
         </div>

@@ -2,6 +2,7 @@ use leptos::prelude::*;
 use model::Experiment;
 
 use crate::settings::{MAX_BATCH, MAX_DROPOUT_RATE, MAX_EPOCHS, MAX_LEARNING_RATE, MAX_NOISE_STDDEV, Settings};
+use crate::page::use_page;
 use crate::state::Phase;
 
 /// What each experiment changes, and why, in two lines.
@@ -27,18 +28,11 @@ pub fn explanation(experiment: Experiment) -> &'static str {
 }
 
 #[component]
-pub fn Controls(
-    settings: RwSignal<Settings>,
-    phase: RwSignal<Phase>,
-    paused: RwSignal<bool>,
-    /// The backend is up and the first shards are in.
-    data_ready: RwSignal<bool>,
-    on_train: Callback<()>,
-    on_pause: Callback<()>,
-    on_stop: Callback<()>,
-) -> impl IntoView {
+pub fn Controls() -> impl IntoView {
+    let page = use_page();
+    let (settings, phase, paused) = (page.settings, page.phase, page.training.paused);
     let training = move || phase.get() == Phase::Training;
-    let can_train = move || data_ready.get() && matches!(phase.get(), Phase::Ready | Phase::Done | Phase::Error);
+    let can_train = move || page.can_train();
     let experiment = move || settings.get().experiment;
     let number_input = move |label: &'static str, value: Signal<String>, min: String, max: String, step: &'static str, set: fn(&mut Settings, &str)| {
         view! {
@@ -86,11 +80,11 @@ pub fn Controls(
                 |s, v| if let Ok(v) = v.parse::<u64>() { s.seed = v })}
         </div>
         <div class="buttons">
-            <button class="primary" data-testid="train" disabled=move || !can_train() on:click=move |_| on_train.run(())>"Train"</button>
-            <button data-testid="pause" disabled=move || !training() on:click=move |_| on_pause.run(())>
+            <button class="primary" data-testid="train" disabled=move || !can_train() on:click=move |_| page.train()>"Train"</button>
+            <button data-testid="pause" disabled=move || !training() on:click=move |_| page.pause_or_resume()>
                 {move || if paused.get() { "Resume" } else { "Pause" }}
             </button>
-            <button data-testid="stop" disabled=move || !training() on:click=move |_| on_stop.run(())>"Stop"</button>
+            <button data-testid="stop" disabled=move || !training() on:click=move |_| page.stop()>"Stop"</button>
         </div>
     }
 }

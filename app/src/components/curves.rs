@@ -1,11 +1,12 @@
 use leptos::ev;
 use leptos::html::Canvas;
 use leptos::prelude::*;
-use model::{EpochRecord, Experiment};
+use model::EpochRecord;
 use plotters::style::RGBColor;
 
 use crate::charts::{Series, line_chart};
-use crate::figures::{FinishedRun, LivePoint};
+use crate::figures::LivePoint;
+use crate::page::use_page;
 
 // tab10, as in the chapter's matplotlib plots.
 const TRAIN: RGBColor = RGBColor(31, 119, 180);
@@ -13,13 +14,14 @@ const TEST: RGBColor = RGBColor(255, 127, 14);
 const OTHERS: [RGBColor; 4] = [RGBColor(44, 160, 44), RGBColor(214, 39, 40), RGBColor(148, 103, 189), RGBColor(140, 86, 75)];
 
 #[component]
-pub fn Curves(
-    live: Signal<Vec<LivePoint>>,
-    history: Signal<Vec<EpochRecord>>,
-    finished: RwSignal<Vec<FinishedRun>>,
-    epochs: Signal<usize>,
-    experiment: Signal<Experiment>,
-) -> impl IntoView {
+pub fn Curves() -> impl IntoView {
+    let page = use_page();
+    let figures = page.training.figures;
+    let history = Memo::new(move |_| figures.with(|f| f.history.clone()));
+    let live = Memo::new(move |_| figures.with(|f| f.live.clone()));
+    let finished = Memo::new(move |_| page.training.finished_runs());
+    let epochs = Memo::new(move |_| page.settings.with(|s| s.epochs));
+    let experiment = Memo::new(move |_| page.settings.with(|s| s.experiment));
     let compare = RwSignal::new(true);
     let resized = RwSignal::new(0u32);
     let _ = window_event_listener(ev::resize, move |_| resized.update(|n| *n += 1));

@@ -1,25 +1,21 @@
-use std::rc::Rc;
-
 use leptos::html::Canvas;
 use leptos::prelude::*;
-use model::data::{CLASS_NAMES, IMAGE_SIDE, LabeledImages};
+use model::data::{CLASS_NAMES, IMAGE_SIDE};
 
 use crate::charts::{Frame, Marks, class_colors, context_2d, put_image, scatter};
-use crate::embedding::MapState;
+use crate::page::use_page;
 use crate::settings::Palette;
 
 /// The t-SNE map of the test codes, growing as t-SNE iterates; hover a dot to see its image,
 /// click it to explore it. The picked image is ringed, a drawing's place crossed.
 #[component]
-pub fn EmbeddingPanel(
-    map: RwSignal<Option<MapState>>,
-    test: RwSignal<Option<Rc<LabeledImages>>, LocalStorage>,
-    picked: RwSignal<Option<usize>>,
-    /// Where the visitor's drawing lands, in map coordinates.
-    drawn_at: Signal<Option<(f32, f32)>>,
-    palette: Signal<Palette>,
-    on_palette: Callback<Palette>,
-) -> impl IntoView {
+pub fn EmbeddingPanel() -> impl IntoView {
+    let page = use_page();
+    let (map, picked, settings) = (page.tools.map, page.tools.picked, page.settings);
+    let test = Signal::derive_local(move || page.data.test());
+    let drawn_at = Signal::derive(move || page.tools.drawn.get().flatten().and_then(|d| d.at));
+    let palette = Signal::derive(move || settings.with(|s| s.palette));
+    let on_palette = move |palette: Palette| settings.update(|s| s.palette = palette);
     let canvas = NodeRef::<Canvas>::new();
     let preview = NodeRef::<Canvas>::new();
     let pretty = RwSignal::new(false);
@@ -85,7 +81,7 @@ pub fn EmbeddingPanel(
                 </label>
                 <label class="inline">
                     <input type="checkbox" data-testid="safe-colors" prop:checked=move || palette.get() == Palette::ColorBlindSafe
-                        on:change=move |ev| on_palette.run(if event_target_checked(&ev) { Palette::ColorBlindSafe } else { Palette::Chapter }) />
+                        on:change=move |ev| on_palette(if event_target_checked(&ev) { Palette::ColorBlindSafe } else { Palette::Chapter }) />
                     " colour-blind-safe colours"
                 </label>
                 <div class="preview" class:hidden=move || hovered.get().is_none()>

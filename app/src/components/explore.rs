@@ -3,22 +3,14 @@
 
 use leptos::html::Canvas;
 use leptos::prelude::*;
-use model::data::{IMAGE_PIXELS, IMAGE_SIDE};
+use model::data::{CLASS_NAMES, IMAGE_PIXELS, IMAGE_SIDE};
 use model::latent::Corruption;
 
 use crate::charts::{code_strip, context_2d, image_grid, put_image};
-use crate::latent::{Corrupted, Look, WALK_STEPS};
+use crate::latent::{self, WALK_STEPS};
+use crate::page::{Drawn, use_page};
+use crate::state::Phase;
 use crate::settings::{MAX_DROPOUT_RATE, MAX_NOISE_STDDEV, TEST_IMAGES};
-
-/// What the visitor's drawing became.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Drawn {
-    pub look: Look,
-    /// "lands among Sneaker (7), Sandal (3)", once the map is there.
-    pub neighbours: Option<String>,
-    /// Where it lands on the map (map coordinates), once the map is there.
-    pub at: Option<(f32, f32)>,
-}
 
 /// One row of 28x28 images (`pixels` holds them one after the other), scaled up by CSS.
 #[component]
@@ -49,21 +41,10 @@ fn ImageNumber(label: &'static str, value: Signal<usize>, on_set: Callback<usize
 }
 
 #[component]
-pub fn ExplorePanel(
-    /// A model is shown (not while training).
-    available: Signal<bool>,
-    training: Signal<bool>,
-    picked: RwSignal<Option<usize>>,
-    /// Class name of the picked image.
-    picked_class: Signal<String>,
-    look: RwSignal<Option<Look>>,
-    corruption: RwSignal<Corruption>,
-    corrupted: RwSignal<Option<Corrupted>>,
-    walk_ends: RwSignal<(usize, usize)>,
-    walk: RwSignal<Option<Vec<f32>>>,
-    drawing: RwSignal<Option<Vec<f32>>>,
-    drawn: RwSignal<Option<Drawn>>,
-) -> impl IntoView {
+pub fn ExplorePanel() -> impl IntoView {
+    let page = use_page();
+    let available = Signal::derive(move || page.model_available());
+    let training = Signal::derive(move || page.phase.get() == Phase::Training);
     view! {
         <Show when=move || !available.get()>
             <p class="hint">
@@ -75,16 +56,24 @@ pub fn ExplorePanel(
             </p>
         </Show>
         <div class="tools" class:faded=move || !available.get()>
-            <PickedImage picked picked_class look />
-            <NoiseSlider corruption corrupted />
-            <DrawingPad drawing drawn look />
-            <CodeWalk picked walk_ends walk />
+            <PickedImage />
+            <NoiseSlider />
+            <DrawingPad />
+            <CodeWalk />
         </div>
     }
 }
 
 #[component]
-fn PickedImage(picked: RwSignal<Option<usize>>, picked_class: Signal<String>, look: RwSignal<Option<Look>>) -> impl IntoView {
+fn PickedImage() -> impl IntoView {
+    let tools = use_page().tools;
+    let picked = tools.picked;
+    let look = Signal::derive(move || tools.look.get().flatten());
+    let test = use_page().data;
+    let picked_class = Signal::derive(move || match (picked.get(), test.test()) {
+        (Some(i), Some(test)) if i < test.len() => format!("test image {i}: {}", CLASS_NAMES[usize::from(test.label(i)) % 10]),
+        _ => String::new(),
+    });
     let strip = NodeRef::<Canvas>::new();
     Effect::new(move |_| {
         let (Some(canvas), Some(look)) = (strip.get(), look.get()) else { return };
@@ -112,7 +101,21 @@ fn PickedImage(picked: RwSignal<Option<usize>>, picked_class: Signal<String>, lo
 }
 
 #[component]
-fn NoiseSlider(corruption: RwSignal<Corruption>, corrupted: RwSignal<Option<Corrupted>>) -> impl IntoView {
+fn NoiseSlider() -> impl IntoView {
+    let page = use_page();
+    let corruption = RwSignal::new(Corruption { noise_stddev: 0.3, dropout_rate: 0.0 });
+    let result = LocalResource::new(move || {
+        let (model, test, index, level) = (page.tools.model(), page.data.test(), page.tools.picked.get(), corruption.get());
+        async move {
+            let (model, test, index) = (model?, test?, index?);
+            if index >= test.len() {
+                return None;
+            }
+            let pixels = test.batch_pixels(&[index]);
+            latent::corrupted(&model.trainer, &pixels, level).await.map_err(|e| page.fail(format!("Could not corrupt test image {index}: {e}"))).ok()
+        }
+    });
+    let corrupted = Signal::derive(move || result.get().flatten());
     let pair = Signal::derive(move || corrupted.get().map(|c| [c.seen, c.reconstruction].concat()));
     let slider = move |label: &'static str, max: f64, testid: &'static str, get: fn(&Corruption) -> f64, set: fn(&mut Corruption, f64)| {
         view! {
@@ -141,8 +144,22 @@ fn NoiseSlider(corruption: RwSignal<Corruption>, corrupted: RwSignal<Option<Corr
 }
 
 #[component]
-fn CodeWalk(picked: RwSignal<Option<usize>>, walk_ends: RwSignal<(usize, usize)>, walk: RwSignal<Option<Vec<f32>>>) -> impl IntoView {
-    let images = Signal::derive(move || walk.get());
+fn CodeWalk() -> impl IntoView {
+    let page = use_page();
+    let picked = page.tools.picked;
+    let walk_ends = RwSignal::new((0usize, 1usize));
+    let walk = LocalResource::new(move || {
+        let (model, test, (from, to)) = (page.tools.model(), page.data.test(), walk_ends.get());
+        async move {
+            let (model, test) = (model?, test?);
+            if from.max(to) >= test.len() {
+                return None;
+            }
+            let (a, b) = (test.batch_pixels(&[from]), test.batch_pixels(&[to]));
+            latent::walk(&model.trainer, &a, &b).await.map_err(|e| page.fail(format!("Could not walk between test images {from} and {to}: {e}"))).ok()
+        }
+    });
+    let images = Signal::derive(move || walk.get().flatten());
     view! {
         <div class="tool wide" data-testid="walk">
             <h3>"Walk from one code to another"</h3>
@@ -168,7 +185,11 @@ fn CodeWalk(picked: RwSignal<Option<usize>>, walk_ends: RwSignal<(usize, usize)>
 const BRUSH: f32 = 1.5;
 
 #[component]
-fn DrawingPad(drawing: RwSignal<Option<Vec<f32>>>, drawn: RwSignal<Option<Drawn>>, look: RwSignal<Option<Look>>) -> impl IntoView {
+fn DrawingPad() -> impl IntoView {
+    let tools = use_page().tools;
+    let drawing = tools.drawing;
+    let drawn = Signal::derive(move || tools.drawn.get().flatten());
+    let look = tools.look;
     let pad = NodeRef::<Canvas>::new();
     let pixels = StoredValue::new(vec![0.0f32; IMAGE_PIXELS]);
     let pressed = StoredValue::new(false);
@@ -230,8 +251,8 @@ fn DrawingPad(drawing: RwSignal<Option<Vec<f32>>>, drawn: RwSignal<Option<Drawn>
                     label=Signal::derive(move || "The model's reconstruction of your drawing".to_string()) />
             </div>
             <div class="buttons">
-                <button data-testid="pad-clear" on:click=move |_| { set_pad(vec![0.0; IMAGE_PIXELS]); drawn.set(None); drawing.set(None); }>"Clear"</button>
-                <button data-testid="pad-copy" on:click=move |_| { if let Some(l) = look.get_untracked() { set_pad(l.original) } }>"Start from the picked image"</button>
+                <button data-testid="pad-clear" on:click=move |_| { set_pad(vec![0.0; IMAGE_PIXELS]); drawing.set(None); }>"Clear"</button>
+                <button data-testid="pad-copy" on:click=move |_| { if let Some(l) = look.get_untracked().flatten() { set_pad(l.original) } }>"Start from the picked image"</button>
             </div>
             <p class="caption" data-testid="drawn-place" aria-live="polite">
                 {move || match drawn.get() {

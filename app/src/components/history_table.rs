@@ -1,9 +1,12 @@
 use leptos::prelude::*;
-use model::EpochRecord;
+
+use crate::page::use_page;
 
 /// One row per finished epoch; also the text alternative to the charts.
 #[component]
-pub fn HistoryTable(history: Signal<Vec<EpochRecord>>) -> impl IntoView {
+pub fn HistoryTable() -> impl IntoView {
+    let figures = use_page().training.figures;
+    let history = Memo::new(move |_| figures.with(|f| f.history.clone()));
     view! {
         <table class="history" data-testid="history">
             <caption>"Per-epoch results"</caption>

@@ -1,4 +1,5 @@
-//! The page's panels. Each takes plain data (signals of numbers, records and pixels).
+//! The page's panels. Each reads the page state from context ([`crate::page::use_page`]);
+//! the small widgets inside them take plain props.
 
 mod compare;
 mod controls;
@@ -10,12 +11,12 @@ mod reconstructions;
 mod status;
 mod weights;
 
-pub use compare::{ComparePanel, Compared};
+pub use compare::ComparePanel;
 pub use controls::Controls;
 pub use curves::Curves;
 pub use embedding::EmbeddingPanel;
-pub use explore::{Drawn, ExplorePanel};
+pub use explore::ExplorePanel;
 pub use history_table::HistoryTable;
-pub use reconstructions::{ReconstructionPanel, SHOWN as RECONSTRUCTIONS_SHOWN};
-pub use status::{BackendNote, DataProgress, ErrorBanner, LoadErrors, Notices};
+pub use reconstructions::ReconstructionPanel;
+pub use status::StatusPanel;
 pub use weights::WeightsControls;

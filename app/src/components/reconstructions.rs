@@ -2,12 +2,18 @@ use leptos::html::Canvas;
 use leptos::prelude::*;
 
 use crate::charts::image_grid;
-use crate::run::Reconstructions;
+use crate::page::{RECONSTRUCTIONS_SHOWN, use_page};
+use crate::state::Phase;
 
-pub const SHOWN: usize = 6;
-
+/// The run's latest reconstructions while it trains; else the shown model's (the run's last
+/// ones until those are drawn).
 #[component]
-pub fn ReconstructionPanel(reconstructions: RwSignal<Option<Reconstructions>>, on_other_images: Callback<()>) -> impl IntoView {
+pub fn ReconstructionPanel() -> impl IntoView {
+    let page = use_page();
+    let reconstructions = Signal::derive(move || {
+        let ran = page.training.reconstructions.get();
+        if page.phase.get() == Phase::Training { ran } else { page.tools.reconstructions.get().flatten().or(ran) }
+    });
     let canvas = NodeRef::<Canvas>::new();
     Effect::new(move |_| {
         let (Some(canvas), Some(r)) = (canvas.get(), reconstructions.get()) else { return };
@@ -16,7 +22,7 @@ pub fn ReconstructionPanel(reconstructions: RwSignal<Option<Reconstructions>>, o
             rows.push(seen);
         }
         rows.push(&r.outputs);
-        if let Err(e) = image_grid(&canvas, &rows, SHOWN) {
+        if let Err(e) = image_grid(&canvas, &rows, RECONSTRUCTIONS_SHOWN) {
             leptos::logging::warn!("reconstructions: {e}");
         }
     });
@@ -35,6 +41,6 @@ pub fn ReconstructionPanel(reconstructions: RwSignal<Option<Reconstructions>>, o
         <Show when=move || reconstructions.get().is_none()>
             <p class="hint">"Reconstructions of six test images appear after the first epoch."</p>
         </Show>
-        <button on:click=move |_| on_other_images.run(())>"Other images"</button>
+        <button on:click=move |_| page.other_images()>"Other images"</button>
     }
 }

@@ -2,9 +2,31 @@ use leptos::prelude::*;
 
 use crate::backend::BackendInfo;
 use crate::data::LoadProgress;
+use crate::figures::status_line;
+use crate::page::use_page;
+
+/// Where training runs, the data's progress, the status line, notices and errors.
+#[component]
+pub fn StatusPanel() -> impl IntoView {
+    let page = use_page();
+    let backend = Signal::derive(move || page.backend.with(|b| b.as_ref().map(|b| b.info.clone())));
+    let usable = Signal::derive(move || page.data.usable());
+    let status = move || {
+        let epochs = page.settings.with_untracked(|s| s.epochs);
+        page.training.figures.with(|f| status_line(page.phase.get(), page.training.paused.get(), f, epochs))
+    };
+    view! {
+        <BackendNote backend />
+        <DataProgress load=page.data.progress />
+        <LoadErrors failures=page.data.failures usable on_retry=Callback::new(move |()| page.load_data()) />
+        <p class="status-line" aria-live="polite" data-testid="status">{status}</p>
+        <Notices notices=page.notices />
+        <ErrorBanner error=page.error />
+    }
+}
 
 #[component]
-pub fn BackendNote(backend: RwSignal<Option<BackendInfo>>) -> impl IntoView {
+fn BackendNote(backend: Signal<Option<BackendInfo>>) -> impl IntoView {
     view! {
         <p class="backend">
             "Backend: "
@@ -17,7 +39,7 @@ pub fn BackendNote(backend: RwSignal<Option<BackendInfo>>) -> impl IntoView {
 }
 
 #[component]
-pub fn DataProgress(load: RwSignal<LoadProgress>) -> impl IntoView {
+fn DataProgress(load: RwSignal<LoadProgress>) -> impl IntoView {
     let fraction = move || {
         let p = load.get();
         if p.total_bytes == 0 { 0.0 } else { p.bytes as f64 / p.total_bytes as f64 }
@@ -46,7 +68,7 @@ pub fn DataProgress(load: RwSignal<LoadProgress>) -> impl IntoView {
 }
 
 #[component]
-pub fn ErrorBanner(error: RwSignal<Option<String>>) -> impl IntoView {
+fn ErrorBanner(error: RwSignal<Option<String>>) -> impl IntoView {
     view! {
         <Show when=move || error.get().is_some()>
             <div class="error" role="alert" data-testid="error">{move || error.get().unwrap_or_default()}</div>
@@ -55,7 +77,7 @@ pub fn ErrorBanner(error: RwSignal<Option<String>>) -> impl IntoView {
 }
 
 #[component]
-pub fn Notices(notices: RwSignal<Vec<String>>) -> impl IntoView {
+fn Notices(notices: RwSignal<Vec<String>>) -> impl IntoView {
     view! {
         <Show when=move || !notices.get().is_empty()>
             <ul class="notices" data-testid="notices">
@@ -67,7 +89,7 @@ pub fn Notices(notices: RwSignal<Vec<String>>) -> impl IntoView {
 
 /// Data files that did not load, each named, and a Retry for them. What did load stays in use.
 #[component]
-pub fn LoadErrors(failures: RwSignal<Vec<String>>, usable: Signal<bool>, on_retry: Callback<()>) -> impl IntoView {
+fn LoadErrors(failures: RwSignal<Vec<String>>, usable: Signal<bool>, on_retry: Callback<()>) -> impl IntoView {
     view! {
         <Show when=move || !failures.get().is_empty()>
             <div class="error" role="alert" data-testid="load-error">

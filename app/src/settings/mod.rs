@@ -1,0 +1,261 @@
+//! What a run is set up with, and reading it from the URL (for course sites that link to a
+//! ready configuration). Pure: tested natively.
+
+use model::{DEFAULT_DROPOUT_RATE, DEFAULT_NOISE_STDDEV, Experiment, TrainingConfig};
+
+/// Which backend to train on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackendChoice {
+    /// The faster one on this machine.
+    Auto,
+    WebGpu,
+    Cpu,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settings {
+    pub experiment: Experiment,
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub learning_rate: f64,
+    pub seed: u64,
+    pub noise_stddev: f64,
+    pub dropout_rate: f64,
+    /// Train on the first N training images only.
+    pub train_limit: Option<usize>,
+    pub backend: BackendChoice,
+    pub autostart: bool,
+    /// Parts of the page to leave out (for embedding in a course page).
+    pub hide: Vec<Panel>,
+    /// The test images whose reconstructions are shown; None: the first few.
+    pub images: Option<Vec<usize>>,
+    /// Class colours on the map.
+    pub palette: Palette,
+}
+
+/// Colours for the ten classes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Palette {
+    /// matplotlib's tab10, as in the chapter.
+    Chapter,
+    /// Tableau's colour-blind-safe ten, distinguishable with the common colour-vision deficiencies.
+    ColorBlindSafe,
+}
+
+/// The parts of the page `hide=` can leave out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Panel {
+    Header,
+    Controls,
+    Status,
+    Curves,
+    Reconstructions,
+    Map,
+    Explore,
+    Compare,
+    Table,
+}
+
+impl Panel {
+    pub const ALL: [Panel; 9] = [
+        Self::Header,
+        Self::Controls,
+        Self::Status,
+        Self::Curves,
+        Self::Reconstructions,
+        Self::Map,
+        Self::Explore,
+        Self::Compare,
+        Self::Table,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Header => "header",
+            Self::Controls => "controls",
+            Self::Status => "status",
+            Self::Curves => "curves",
+            Self::Reconstructions => "reconstructions",
+            Self::Map => "map",
+            Self::Explore => "explore",
+            Self::Compare => "compare",
+            Self::Table => "table",
+        }
+    }
+}
+
+/// Test images a link may name.
+pub const TEST_IMAGES: usize = 10_000;
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            experiment: Experiment::Stacked,
+            epochs: 10,
+            batch_size: 32,
+            learning_rate: 1.5,
+            seed: 0,
+            noise_stddev: DEFAULT_NOISE_STDDEV,
+            dropout_rate: DEFAULT_DROPOUT_RATE,
+            train_limit: None,
+            backend: BackendChoice::Auto,
+            autostart: false,
+            hide: Vec::new(),
+            images: None,
+            palette: Palette::Chapter,
+        }
+    }
+}
+
+/// Bounds the page accepts; the controls use the same ones.
+pub const MAX_EPOCHS: usize = 100;
+pub const MAX_BATCH: usize = 4096;
+pub const MAX_LEARNING_RATE: f64 = 100.0;
+pub const MAX_NOISE_STDDEV: f64 = 1.0;
+pub const MAX_DROPOUT_RATE: f64 = 0.95;
+
+impl Settings {
+    /// Settings from URL query pairs; each bad value falls back to its default with a warning.
+    pub fn from_query<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> (Self, Vec<String>) {
+        let mut settings = Self::default();
+        let mut warnings = Vec::new();
+        for (key, value) in pairs {
+            let value = value.trim();
+            let result = match key {
+                "experiment" => value.parse().map(|e| settings.experiment = e).map_err(|e| e.to_string()),
+                "epochs" => number(value, 1, MAX_EPOCHS).map(|v| settings.epochs = v),
+                "batch" => number(value, 1, MAX_BATCH).map(|v| settings.batch_size = v),
+                "lr" => real(value, 0.0, MAX_LEARNING_RATE, false).map(|v| settings.learning_rate = v),
+                "seed" => value.parse().map(|v| settings.seed = v).map_err(|_| "expected a whole number".into()),
+                "noise" => real(value, 0.0, MAX_NOISE_STDDEV, true).map(|v| settings.noise_stddev = v),
+                "dropout" => real(value, 0.0, MAX_DROPOUT_RATE, true).map(|v| settings.dropout_rate = v),
+                "train_limit" => number(value, 1, usize::MAX).map(|v| settings.train_limit = Some(v)),
+                "backend" => match value.to_ascii_lowercase().as_str() {
+                    "webgpu" | "gpu" => Ok(settings.backend = BackendChoice::WebGpu),
+                    "cpu" => Ok(settings.backend = BackendChoice::Cpu),
+                    "auto" => Ok(settings.backend = BackendChoice::Auto),
+                    _ => Err("expected webgpu, cpu or auto".into()),
+                },
+                "autostart" => match value {
+                    "1" | "true" | "yes" => Ok(settings.autostart = true),
+                    "0" | "false" | "no" => Ok(settings.autostart = false),
+                    _ => Err("expected 1 or 0".into()),
+                },
+                "hide" => panels(value).map(|v| settings.hide = v),
+                "images" => image_list(value).map(|v| settings.images = Some(v)),
+                "palette" => match value.to_ascii_lowercase().as_str() {
+                    "chapter" => Ok(settings.palette = Palette::Chapter),
+                    "safe" => Ok(settings.palette = Palette::ColorBlindSafe),
+                    _ => Err("expected chapter or safe".into()),
+                },
+                _ => continue,
+            };
+            if let Err(why) = result {
+                warnings.push(format!("URL parameter {key}={value:?} ignored: {why}; using the default."));
+            }
+        }
+        (settings, warnings)
+    }
+
+    /// The settings as URL query pairs: only what differs from the defaults, so links stay short.
+    /// `autostart` is left out: a copied link shows the page, it does not start training.
+    pub fn to_query(&self) -> Vec<(&'static str, String)> {
+        let default = Self::default();
+        let mut pairs = Vec::new();
+        let mut differs = |key, changed: bool, value: String| {
+            if changed {
+                pairs.push((key, value));
+            }
+        };
+        differs("experiment", self.experiment != default.experiment, self.experiment.to_string());
+        differs("epochs", self.epochs != default.epochs, self.epochs.to_string());
+        differs("batch", self.batch_size != default.batch_size, self.batch_size.to_string());
+        differs("lr", self.learning_rate != default.learning_rate, self.learning_rate.to_string());
+        differs("seed", self.seed != default.seed, self.seed.to_string());
+        differs("noise", self.noise_stddev != default.noise_stddev, self.noise_stddev.to_string());
+        differs("dropout", self.dropout_rate != default.dropout_rate, self.dropout_rate.to_string());
+        if let Some(limit) = self.train_limit {
+            differs("train_limit", true, limit.to_string());
+        }
+        let backend = match self.backend {
+            BackendChoice::Auto => "auto",
+            BackendChoice::WebGpu => "webgpu",
+            BackendChoice::Cpu => "cpu",
+        };
+        differs("backend", self.backend != default.backend, backend.into());
+        let hidden: Vec<&str> = self.hide.iter().map(|p| p.name()).collect();
+        differs("hide", !hidden.is_empty(), hidden.join(","));
+        if let Some(images) = &self.images {
+            differs("images", true, images.iter().map(usize::to_string).collect::<Vec<_>>().join(","));
+        }
+        differs("palette", self.palette != default.palette, "safe".into());
+        pairs
+    }
+
+    pub fn shows(&self, panel: Panel) -> bool {
+        !self.hide.contains(&panel)
+    }
+
+    /// The model crate's training config for these settings.
+    pub fn training_config(&self) -> TrainingConfig {
+        let mut model = self.experiment.model_config();
+        match self.experiment {
+            Experiment::Denoising => model.noise_stddev = self.noise_stddev,
+            Experiment::Dropout => model.dropout_rate = self.dropout_rate,
+            Experiment::Stacked | Experiment::Tied => {}
+        }
+        TrainingConfig::new(model)
+            .with_epochs(self.epochs)
+            .with_batch_size(self.batch_size)
+            .with_learning_rate(self.learning_rate)
+            .with_seed(self.seed)
+    }
+}
+
+fn number(value: &str, min: usize, max: usize) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(v) if (min..=max).contains(&v) => Ok(v),
+        Ok(_) if max == usize::MAX => Err(format!("expected at least {min}")),
+        _ if max == usize::MAX => Err(format!("expected a whole number of at least {min}")),
+        _ => Err(format!("expected a whole number from {min} to {max}")),
+    }
+}
+
+/// A finite number in `min..=max` (above `min` unless `min_allowed`).
+fn real(value: &str, min: f64, max: f64, min_allowed: bool) -> Result<f64, String> {
+    match value.parse::<f64>() {
+        Ok(v) if v.is_finite() && v <= max && (v > min || (min_allowed && v == min)) => Ok(v),
+        _ if min_allowed => Err(format!("expected a number from {min} to {max}")),
+        _ => Err(format!("expected a number above {min}, at most {max}")),
+    }
+}
+
+fn panels(value: &str) -> Result<Vec<Panel>, String> {
+    value
+        .split(',')
+        .filter(|name| !name.trim().is_empty())
+        .map(|name| {
+            let name = name.trim().to_ascii_lowercase();
+            Panel::ALL.into_iter().find(|p| p.name() == name).ok_or_else(|| {
+                let known: Vec<&str> = Panel::ALL.iter().map(|p| p.name()).collect();
+                format!("unknown part {name:?}; expected some of {}", known.join(", "))
+            })
+        })
+        .collect()
+}
+
+/// Up to six test-image indices, each below 10,000.
+fn image_list(value: &str) -> Result<Vec<usize>, String> {
+    let why = || format!("expected up to 6 test-image numbers from 0 to {}, separated by commas", TEST_IMAGES - 1);
+    let images: Vec<usize> = value.split(',').map(|v| v.trim().parse().map_err(|_| why())).collect::<Result<_, _>>()?;
+    if images.is_empty() || images.len() > 6 || images.iter().any(|&i| i >= TEST_IMAGES) {
+        return Err(why());
+    }
+    Ok(images)
+}
+
+#[cfg(test)]
+mod tests;
+
+#[cfg(test)]
+mod fuzz;
