@@ -32,6 +32,12 @@ impl BackendKind {
     }
 }
 
+/// The page trains with the fused step on WebGPU (burn's autodiff on the CPU): 19 kernel launches
+/// a step where burn's autodiff launches 109, and about 5x faster than TensorFlow.js's webgpu
+/// step per batch-32 step in Chromium on SwiftShader (see the README's benchmarks). The race
+/// below times this same engine.
+pub const STEP_ENGINE: model::StepEngine = model::StepEngine::Auto;
+
 /// What the browser says about its WebGPU adapter.
 struct Adapter {
     description: String,
@@ -85,8 +91,8 @@ pub async fn start(choice: BackendChoice, batch_size: usize) -> (Device, Backend
 /// Milliseconds per training step at `batch_size` on the GPU and on the CPU, as the page trains.
 async fn race(gpu: &Device, batch_size: usize) -> Result<(f64, f64), model::TrainError> {
     // The GPU's warm-up steps compile its kernels; the CPU needs few.
-    let gpu_seconds = model::seconds_per_step(gpu, crate::run::STEP_ENGINE, batch_size, 5, 20).await?;
-    let cpu_seconds = model::seconds_per_step(&Device::flex(), crate::run::STEP_ENGINE, batch_size, 2, 10).await?;
+    let gpu_seconds = model::seconds_per_step(gpu, STEP_ENGINE, batch_size, 5, 20).await?;
+    let cpu_seconds = model::seconds_per_step(&Device::flex(), STEP_ENGINE, batch_size, 2, 10).await?;
     Ok((gpu_seconds * 1e3, cpu_seconds * 1e3))
 }
 

@@ -27,7 +27,7 @@ pub async fn pretrained_model(experiment: Experiment, device: &Device) -> Result
         .with_batch_size(record.batch_size)
         .with_learning_rate(record.learning_rate)
         .with_seed(record.seed)
-        .with_engine(crate::run::STEP_ENGINE);
+        .with_engine(crate::backend::STEP_ENGINE);
     let trainer = Trainer::from_weights(config, &weights, record.epochs, device).map_err(|e| e.to_string())?;
     Ok((trainer, record))
 }

@@ -10,7 +10,7 @@ use model::data::LabeledImages;
 use model::burn::prelude::Device;
 use model::{TrainError, TrainEvent, Trainer, read_values};
 
-use crate::backend::BackendKind;
+use crate::backend::{BackendKind, STEP_ENGINE};
 use crate::browser::sleep;
 use crate::data::Dataset;
 pub use crate::events::{Reconstructions, RunEvent};
@@ -139,10 +139,6 @@ pub fn training_config(settings: &Settings, backend: BackendKind) -> model::Trai
     settings.training_config().with_report_every(report_every(backend)).with_engine(STEP_ENGINE)
 }
 
-/// The page trains with the fused step on WebGPU (burn's autodiff on the CPU): 19 kernel launches
-/// a step where burn's autodiff launches 109, measured 4.6x faster per batch-32 step in Chromium
-/// on SwiftShader (see the README's benchmarks). The backend race times this same engine.
-pub const STEP_ENGINE: model::StepEngine = model::StepEngine::Auto;
 
 /// Lets the browser paint and handle input, then holds while paused.
 async fn pace(control: &RunControl) -> ControlFlow<()> {
