@@ -43,13 +43,20 @@ async function counting(page) {
 }
 
 /**
- * One epoch of `steps` steps (validation included) on our page: its seconds, and the WebGPU
- * work of the whole page session.
+ * One epoch of `steps` steps (validation included) on our page, started once every shard is
+ * in: its seconds, and the WebGPU work of the whole page session.
  */
 async function ourEpoch(backend, batch, steps) {
   const page = await counting(await browser.newPage());
-  const query = `experiment=stacked&epochs=1&batch=${batch}&train_limit=${batch * steps}&backend=${backend}&autostart=1`;
+  const query = `experiment=stacked&epochs=1&batch=${batch}&train_limit=${batch * steps}&backend=${backend}`;
   await page.goto(`${server.url}dist/index.html?${query}`);
+  // An epoch uses the images loaded when it starts: wait for all of them, so it has its steps.
+  await page.waitForFunction(
+    () => document.body.dataset.state === 'ready' && /all loaded/.test(document.querySelector('[data-testid=data-progress]')?.textContent ?? ''),
+    null,
+    { timeout: 600_000 },
+  );
+  await page.click('[data-testid=train]');
   const state = await waitForState(page, ['done', 'error'], 1_200_000);
   const rows = await history(page);
   const counts = await page.evaluate(() => window.gpuCounts);

@@ -1,6 +1,7 @@
-//! Choosing where training runs: WebGPU when the browser has a real GPU behind it and a few
-//! timed steps show it is faster here, else burn's CPU backend compiled to wasm. The visitor is
-//! told which and why.
+//! Choosing where training runs: WebGPU when a few timed steps at the run's batch size show it
+//! is faster here than burn's CPU backend compiled to wasm, else the CPU. A software adapter is
+//! timed too, but only once the page is usable on the CPU. The visitor is told which and why,
+//! with both figures.
 
 use js_sys::{Promise, Reflect};
 use model::burn::prelude::Device;
@@ -44,10 +45,51 @@ struct Adapter {
     software: bool,
 }
 
+/// The backend the page starts with, and for a software adapter the race still to run.
+pub struct Start {
+    pub device: Device,
+    pub info: BackendInfo,
+    /// A software adapter's warm-up (kernel compiles) takes seconds: it is timed once the page
+    /// is usable on the CPU, rather than before.
+    pub later: Option<Race>,
+}
+
+/// WebGPU (on the adapter described) and the CPU, to be timed against each other.
+pub struct Race {
+    description: String,
+    batch_size: usize,
+}
+
+impl Race {
+    /// Starts WebGPU and times both at the run's batch size: the faster backend and what was
+    /// measured.
+    pub async fn run(self) -> (Device, BackendInfo) {
+        let Race { description, batch_size } = self;
+        let cpu = |why: String| (Device::flex(), BackendInfo { kind: BackendKind::Cpu, why });
+        let gpu = match Device::wgpu_options().init_async().await {
+            Ok(device) => device,
+            Err(error) => return cpu(format!("WebGPU failed to start ({error}), so training runs on the CPU")),
+        };
+        match race(&gpu, batch_size).await {
+            Ok((gpu_ms, cpu_ms)) if gpu_ms <= cpu_ms => {
+                let why = format!(
+                    "timed here at batch {batch_size}: {gpu_ms:.1} ms per training step on the GPU ({description}), {cpu_ms:.1} ms on the CPU"
+                );
+                (gpu, BackendInfo { kind: BackendKind::WebGpu, why })
+            }
+            Ok((gpu_ms, cpu_ms)) => cpu(format!(
+                "timed here at batch {batch_size}: {cpu_ms:.1} ms per training step on the CPU, {gpu_ms:.1} ms on the GPU ({description}); \
+                 add backend=webgpu to the URL to use the GPU anyway"
+            )),
+            Err(error) => cpu(format!("WebGPU failed a test run ({error}), so training runs on the CPU")),
+        }
+    }
+}
+
 /// Picks and starts a backend for runs at `batch_size`. Never fails: the CPU backend is always
 /// there.
-pub async fn start(choice: BackendChoice, batch_size: usize) -> (Device, BackendInfo) {
-    let cpu = |why: String| (Device::flex(), BackendInfo { kind: BackendKind::Cpu, why });
+pub async fn start(choice: BackendChoice, batch_size: usize) -> Start {
+    let cpu = |why: String| Start { device: Device::flex(), info: BackendInfo { kind: BackendKind::Cpu, why }, later: None };
     if choice == BackendChoice::Cpu {
         return cpu("chosen with backend=cpu in the URL".into());
     }
@@ -55,37 +97,26 @@ pub async fn start(choice: BackendChoice, batch_size: usize) -> (Device, Backend
         Ok(adapter) => adapter,
         Err(why) => return cpu(format!("{why}, so training runs on the CPU")),
     };
-    if adapter.software && choice == BackendChoice::Auto {
-        return cpu(format!(
-            "this browser's WebGPU adapter is a software renderer ({}), far slower than the CPU; \
-             add backend=webgpu to the URL to use it anyway",
-            adapter.description
-        ));
-    }
-    let gpu = match Device::wgpu_options().init_async().await {
-        Ok(device) => device,
-        Err(error) => return cpu(format!("WebGPU failed to start ({error}), so training runs on the CPU")),
-    };
     if choice == BackendChoice::WebGpu {
+        let gpu = match Device::wgpu_options().init_async().await {
+            Ok(device) => device,
+            Err(error) => return cpu(format!("WebGPU failed to start ({error}), so training runs on the CPU")),
+        };
         let why = format!("chosen with backend=webgpu in the URL ({})", adapter.description);
-        return (gpu, BackendInfo { kind: BackendKind::WebGpu, why });
+        return Start { device: gpu, info: BackendInfo { kind: BackendKind::WebGpu, why }, later: None };
     }
     // A small or busy GPU can lose to the CPU on this small model: time both.
-    match race(&gpu, batch_size).await {
-        Ok((gpu_ms, cpu_ms)) if gpu_ms <= cpu_ms => {
-            let why = format!(
-                "timed here at batch {batch_size}: {gpu_ms:.1} ms per training step on the GPU ({}), {cpu_ms:.1} ms on the CPU",
-                adapter.description
-            );
-            (gpu, BackendInfo { kind: BackendKind::WebGpu, why })
-        }
-        Ok((gpu_ms, cpu_ms)) => cpu(format!(
-            "timed here at batch {batch_size}: {cpu_ms:.1} ms per training step on the CPU, {gpu_ms:.1} ms on the GPU ({}); \
-             add backend=webgpu to the URL to use the GPU anyway",
+    let race = Race { description: adapter.description.clone(), batch_size };
+    if adapter.software {
+        let mut start = cpu(format!(
+            "this browser's WebGPU adapter is a software renderer ({}): the CPU trains while both are timed",
             adapter.description
-        )),
-        Err(error) => cpu(format!("WebGPU failed a test run ({error}), so training runs on the CPU")),
+        ));
+        start.later = Some(race);
+        return start;
     }
+    let (device, info) = race.run().await;
+    Start { device, info, later: None }
 }
 
 /// Milliseconds per training step at `batch_size` on the GPU and on the CPU, as the page trains.

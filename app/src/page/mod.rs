@@ -19,7 +19,7 @@ use leptos::task::spawn_local;
 use model::burn::prelude::Device;
 use model::data::LabeledImages;
 
-use crate::backend::{self, BackendInfo};
+use crate::backend::{self, BackendInfo, BackendKind, Race};
 use crate::browser;
 use crate::data::{self, Dataset, LoadProgress};
 use crate::settings::Settings;
@@ -141,10 +141,26 @@ impl Page {
         self.tools.follow_shown_model();
         spawn_local(async move {
             let (choice, batch_size) = self.settings.with_untracked(|s| (s.backend, s.batch_size));
-            let (device, info) = backend::start(choice, batch_size).await;
-            self.backend.set(Some(Backend { device, info }));
+            let start = backend::start(choice, batch_size).await;
+            self.backend.set(Some(Backend { device: start.device, info: start.info }));
             self.load_data();
+            if let Some(race) = start.later {
+                self.settle(race).await;
+            }
         });
+    }
+
+    /// Times a software adapter against the CPU the page already uses, and takes the winner,
+    /// except that a run already going keeps its CPU (the note says so).
+    async fn settle(self, race: Race) {
+        let (device, mut info) = race.run().await;
+        if info.kind == BackendKind::WebGpu && self.is_training() {
+            info.why.push_str("; the run under way stays on the CPU: reload to train on the GPU");
+            let device = self.backend.with_untracked(|b| b.as_ref().map(|b| b.device.clone())).unwrap_or_else(Device::flex);
+            info.kind = BackendKind::Cpu;
+            return self.backend.set(Some(Backend { device, info }));
+        }
+        self.backend.set(Some(Backend { device, info }));
     }
 
     /// Streams in what of the data is missing. Shards that fail are listed with a Retry, which
