@@ -93,6 +93,8 @@ pub struct Page {
     /// Showing a model not trained in this run: pretrained, or weights from a file.
     showing: Action<Wanted, Result<(ShownModel, String), NotShown>>,
     show_request: StoredValue<Option<ActionAbortHandle>, LocalStorage>,
+    /// A software adapter still to be timed against the CPU.
+    pending_race: StoredValue<Option<Race>, LocalStorage>,
     pub tools: Tools,
     pub comparison: Action<(), Vec<Compared>>,
 }
@@ -125,6 +127,7 @@ impl Page {
             shown,
             showing: shown::showing_action(backend),
             show_request: StoredValue::new_local(None),
+            pending_race: StoredValue::new_local(None),
             tools: Tools::new(tools::Inputs::new(shown, data, settings, error)),
             comparison: compare::comparison_action(settings, data, backend, training.trained_here, notices),
         }
@@ -143,10 +146,10 @@ impl Page {
             let (choice, batch_size) = self.settings.with_untracked(|s| (s.backend, s.batch_size));
             let start = backend::start(choice, batch_size).await;
             self.backend.set(Some(Backend { device: start.device, info: start.info }));
+            // A software adapter is timed once the data is in (its kernel compiles would slow
+            // the loading down), while the page is already usable on the CPU.
+            self.pending_race.set_value(start.later);
             self.load_data();
-            if let Some(race) = start.later {
-                self.settle(race).await;
-            }
         });
     }
 
@@ -192,6 +195,9 @@ impl Page {
             return;
         }
         self.phase.set(Phase::Ready);
+        if let Some(race) = self.pending_race.try_update_value(Option::take).flatten() {
+            spawn_local(self.settle(race));
+        }
         if self.settings.with_untracked(|s| s.autostart) {
             self.train();
         } else {
