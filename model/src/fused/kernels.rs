@@ -286,31 +286,34 @@ fn column_sum(g: &[f32], column: usize, rows: usize, width: usize) -> f32 {
     sum
 }
 
-/// Binary cross-entropy from logits and the rounded accuracy, one cube per image (row):
+/// Binary cross-entropy from logits and the rounded accuracy, one unit per image (row):
 /// adds `scale · Σ loss` and `scale · Σ [round(y) = round(sigmoid z)]` over the row's pixels to
 /// `sums[row][0]` and `sums[row][1]`, and with `with_grad` writes the loss gradient
 /// `scale · (sigmoid(z) - y)` (the loss's gradient when it is the mean over `1/scale` values).
 ///
-/// `sums` belongs to one epoch (or one validation) and one cube owns each row, so the running
-/// figures need no atomics (WebGPU has none for floats) and no extra launch.
+/// `sums` belongs to one epoch (or one validation) and one unit owns each row, so the running
+/// figures need no atomics (WebGPU has none for floats), no extra launch, and no barriers: a
+/// shared-memory reduction per row (one cube per row, 8 barriers) cost more than the whole loss
+/// on CPU-emulated adapters, where a barrier switches every unit of the cube.
 #[cube(launch)]
 pub fn bce_with_logits(
     logits: &[f32],
     targets: &[f32],
     grad: &mut [f32],
     sums: &mut [f32],
+    rows: u32,
     pixels: u32,
     scale: f32,
-    #[comptime] units: usize,
     #[comptime] with_grad: bool,
 ) {
-    let row = CUBE_POS_X as usize;
-    let unit = UNIT_POS_X as usize;
+    let row = ABSOLUTE_POS_X as usize;
+    if row >= rows as usize {
+        terminate!();
+    }
     let pixels = pixels as usize;
     let mut loss = 0.0;
     let mut hits = 0.0;
-    let mut p = unit;
-    while p < pixels {
+    for p in 0..pixels {
         let index = row * pixels + p;
         let z = logits[index];
         let y = targets[index];
@@ -327,28 +330,9 @@ pub fn bce_with_logits(
         if comptime![with_grad] {
             grad[index] = scale * (1.0 / (1.0 + Exp::exp(-z)) - y);
         }
-        p += units;
     }
-    let mut losses = Shared::new_slice(units);
-    let mut matches = Shared::new_slice(units);
-    losses[unit] = loss;
-    matches[unit] = hits;
-    sync_cube();
-    let mut stride = CUBE_DIM_X / 2;
-    while stride > 0 {
-        if (unit as u32) < stride {
-            let other = unit + stride as usize;
-            let (l, m) = (losses[other], matches[other]);
-            losses[unit] += l;
-            matches[unit] += m;
-        }
-        sync_cube();
-        stride /= 2;
-    }
-    if unit == 0 {
-        sums[row * 2] += scale * losses[0];
-        sums[row * 2 + 1] += scale * matches[0];
-    }
+    sums[row * 2] += scale * loss;
+    sums[row * 2 + 1] += scale * hits;
 }
 
 /// A batch of images as floats in [0, 1]: row r is image `order[first + r]` of `pixels`, whose

@@ -38,9 +38,9 @@ pub(crate) fn supports(device: &Device) -> bool {
 
 /// Units per side of the products' cubes (8 x 8, each unit a block of outputs; 4 x 4 cubes
 /// were slower in Chromium on SwiftShader: 312 against 268 ms per batch-32 step), then units per
-/// cube of the per-image loss kernel and of the gather.
+/// cube of the per-image loss kernel (one unit per image) and of the gather.
 const UNITS: u32 = 8;
-const LOSS_UNITS: u32 = 256;
+const LOSS_UNITS: u32 = 64;
 const GATHER_UNITS: u32 = 256;
 const BIAS_UNITS: u32 = 64;
 
@@ -228,15 +228,15 @@ fn loss(logits: &CubeTensor, targets: &CubeTensor, sums: &CubeTensor, scale: f32
     let grad = if with_grad { empty(logits, &[rows, pixels]) } else { empty(logits, &[1, 1]) };
     kernels::bce_with_logits::launch(
         &logits.client,
-        CubeCount::Static(rows as u32, 1, 1),
+        CubeCount::Static((rows as u32).div_ceil(LOSS_UNITS), 1, 1),
         CubeDim::new_1d(LOSS_UNITS),
         arg(logits),
         arg(targets),
         arg(&grad),
         arg(sums),
+        rows as u32,
         pixels as u32,
         scale,
-        LOSS_UNITS as usize,
         with_grad,
     );
     with_grad.then_some(grad)
