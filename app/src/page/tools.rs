@@ -97,7 +97,7 @@ impl Tools {
         // shipped map, or a drawing to place.
         let codes_needed = Memo::new(move |_| {
             let shipped = match (page.model(), page.test()) {
-                (Some(model), Some(test)) => shipped_map(&model, test.len()).is_some(),
+                (Some(model), Some(test)) => ships_map(&model, test.len()),
                 _ => false,
             };
             !shipped || drawing.with(Option::is_some)
@@ -180,7 +180,7 @@ impl Tools {
 
 /// The map computed when the model was trained, if its record has one for these test images.
 fn shipped_map(model: &ShownModel, test_len: usize) -> Option<MapState> {
-    (test_len > 0 && model.record.map.len() == 2 * test_len).then(|| MapState {
+    ships_map(model, test_len).then(|| MapState {
         points: model.record.map.clone(),
         iteration: 1000,
         total: 1000,
@@ -188,6 +188,11 @@ fn shipped_map(model: &ShownModel, test_len: usize) -> Option<MapState> {
         done: true,
         precomputed: true,
     })
+}
+
+/// The model's record holds a map for these test images (checked without copying its points).
+fn ships_map(model: &ShownModel, test_len: usize) -> bool {
+    test_len > 0 && model.record.map.len() == 2 * test_len
 }
 
 /// "Sneaker (7), Sandal (3)": the classes of test images `indices`, most frequent first.
