@@ -72,13 +72,10 @@ impl AutoencoderConfig {
     }
 
     /// Trainable numbers: each encoder layer's kernel and bias, each decoder layer's bias, and
-    /// the decoder's kernels unless they are tied (so tied models have about half).
+    /// the decoder's kernels unless they are tied (so tied models have about half). The same as
+    /// [`total_parameters`](Self::total_parameters), the sum of the [`summary`](Self::summary).
     pub fn parameter_count(&self) -> usize {
-        let kernels: usize = self.layer_sizes.windows(2).map(|w| w[0] * w[1]).sum();
-        let encoder_biases: usize = self.layer_sizes.iter().skip(1).sum();
-        let decoder_biases: usize = self.layer_sizes.iter().rev().skip(1).sum();
-        let decoder_kernels = if self.tied { 0 } else { kernels };
-        kernels + encoder_biases + decoder_biases + decoder_kernels
+        self.total_parameters()
     }
 
     /// Builds the model on `device`. Call [`check`](Self::check) first: bad sizes panic here.

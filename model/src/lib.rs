@@ -10,11 +10,14 @@ mod experiment;
 mod fused;
 pub mod latent;
 pub mod loss;
+pub mod neighbours;
+mod summary;
 mod train;
 pub mod weights;
 
 pub use autoencoder::{Autoencoder, AutoencoderConfig, ConfigError};
 pub use experiment::{DEFAULT_DROPOUT_RATE, DEFAULT_NOISE_STDDEV, Experiment, UnknownExperiment};
+pub use summary::{Activation, LayerKind, LayerSummary};
 pub use train::{
     EpochRecord, Evaluation, Progress, StepEngine, StepProfile, TrainError, TrainEvent, Trainer, TrainingConfig, batch_tensor,
     read_values, seconds_per_step,
