@@ -35,6 +35,12 @@ impl Experiment {
         }
     }
 
+    /// The chapter trains this one on top of the trained tied model (same layers, so the tied
+    /// model's weights fit it).
+    pub fn builds_on_tied(self) -> bool {
+        matches!(self, Self::Denoising | Self::Dropout)
+    }
+
     /// The model as the chapter builds it for this experiment.
     pub fn model_config(self) -> AutoencoderConfig {
         let tied = AutoencoderConfig::new().with_tied(true);

@@ -180,8 +180,12 @@ impl Trainer {
     /// The model's weights as a `.safetensors` file; its header names `record`'s experiment and
     /// source.
     pub async fn weights(&self, record: &crate::weights::RunRecord) -> Result<Vec<u8>, TrainError> {
-        let metadata = [("experiment".to_string(), record.experiment.to_string()), ("source".to_string(), record.source.clone())];
-        crate::weights::to_safetensors(&self.model(), &self.config.model, metadata.into()).await
+        let mut metadata: std::collections::HashMap<String, String> =
+            [("experiment".to_string(), record.experiment.to_string()), ("source".to_string(), record.source.clone())].into();
+        if let Some(from) = &record.started_from {
+            metadata.insert("started_from".into(), from.clone());
+        }
+        crate::weights::to_safetensors(&self.model(), &self.config.model, metadata).await
     }
 
     pub fn config(&self) -> &TrainingConfig {

@@ -50,6 +50,10 @@ pub struct RunRecord {
     /// What produced it: a command line and commit, or "trained in the browser".
     pub source: String,
     pub history: Vec<crate::EpochRecord>,
+    /// The weights the run started from, when not fresh ones: the chapter trains the denoising
+    /// and dropout models on top of the trained tied model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_from: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub map: Vec<f32>,
 }
@@ -66,6 +70,7 @@ impl RunRecord {
             seed: config.seed,
             source,
             history,
+            started_from: None,
             map: Vec::new(),
         }
     }
