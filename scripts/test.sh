@@ -27,5 +27,6 @@ trunk build --release --public-url ./
 
 echo "== end-to-end tests in headless Chromium"
 command -v node >/dev/null || ensure_debian_packages nodejs npm
-ensure_debian_packages chromium
+# A CJK font, so the Chinese page draws its characters (screenshots, chart labels measured right).
+ensure_debian_packages chromium fonts-wqy-microhei
 (cd e2e && npm ci --no-audit --no-fund && npm test)

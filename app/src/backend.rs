@@ -10,6 +10,7 @@ use wasm_bindgen_futures::JsFuture;
 
 use crate::browser::describe;
 use crate::settings::BackendChoice;
+use crate::text::Message;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BackendKind {
@@ -21,17 +22,9 @@ pub enum BackendKind {
 #[derive(Clone, Debug, PartialEq)]
 pub struct BackendInfo {
     pub kind: BackendKind,
-    pub why: String,
+    pub why: Message,
 }
 
-impl BackendKind {
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::WebGpu => "WebGPU",
-            Self::Cpu => "CPU (WebAssembly)",
-        }
-    }
-}
 
 /// The page trains with the fused step on WebGPU (burn's autodiff on the CPU): 19 kernel launches
 /// a step where burn's autodiff launches 109, and about 5x faster than TensorFlow.js's webgpu
@@ -65,23 +58,17 @@ impl Race {
     /// measured.
     pub async fn run(self) -> (Device, BackendInfo) {
         let Race { description, batch_size } = self;
-        let cpu = |why: String| (Device::flex(), BackendInfo { kind: BackendKind::Cpu, why });
+        let cpu = |why: Message| (Device::flex(), BackendInfo { kind: BackendKind::Cpu, why });
         let gpu = match Device::wgpu_options().init_async().await {
             Ok(device) => device,
-            Err(error) => return cpu(format!("WebGPU failed to start ({error}), so training runs on the CPU")),
+            Err(error) => return cpu(Message::BackendStartFailed { why: error.to_string() }),
         };
         match race(&gpu, batch_size).await {
-            Ok((gpu_ms, cpu_ms)) if gpu_ms <= cpu_ms => {
-                let why = format!(
-                    "timed here at batch {batch_size}: {gpu_ms:.1} ms per training step on the GPU ({description}), {cpu_ms:.1} ms on the CPU"
-                );
-                (gpu, BackendInfo { kind: BackendKind::WebGpu, why })
+            Ok((gpu_ms, cpu_ms)) => {
+                let why = Message::BackendTimed { batch: batch_size, gpu_ms, cpu_ms, adapter: description };
+                if gpu_ms <= cpu_ms { (gpu, BackendInfo { kind: BackendKind::WebGpu, why }) } else { cpu(why) }
             }
-            Ok((gpu_ms, cpu_ms)) => cpu(format!(
-                "timed here at batch {batch_size}: {cpu_ms:.1} ms per training step on the CPU, {gpu_ms:.1} ms on the GPU ({description}); \
-                 add backend=webgpu to the URL to use the GPU anyway"
-            )),
-            Err(error) => cpu(format!("WebGPU failed a test run ({error}), so training runs on the CPU")),
+            Err(error) => cpu(Message::BackendTestFailed { why: error.to_string() }),
         }
     }
 }
@@ -89,29 +76,26 @@ impl Race {
 /// Picks and starts a backend for runs at `batch_size`. Never fails: the CPU backend is always
 /// there.
 pub async fn start(choice: BackendChoice, batch_size: usize) -> Start {
-    let cpu = |why: String| Start { device: Device::flex(), info: BackendInfo { kind: BackendKind::Cpu, why }, later: None };
+    let cpu = |why: Message| Start { device: Device::flex(), info: BackendInfo { kind: BackendKind::Cpu, why }, later: None };
     if choice == BackendChoice::Cpu {
-        return cpu("chosen with backend=cpu in the URL".into());
+        return cpu(Message::ChosenCpu);
     }
     let adapter = match probe_webgpu().await {
         Ok(adapter) => adapter,
-        Err(why) => return cpu(format!("{why}, so training runs on the CPU")),
+        Err(why) => return cpu(why),
     };
     if choice == BackendChoice::WebGpu {
         let gpu = match Device::wgpu_options().init_async().await {
             Ok(device) => device,
-            Err(error) => return cpu(format!("WebGPU failed to start ({error}), so training runs on the CPU")),
+            Err(error) => return cpu(Message::BackendStartFailed { why: error.to_string() }),
         };
-        let why = format!("chosen with backend=webgpu in the URL ({})", adapter.description);
+        let why = Message::ChosenWebGpu { adapter: adapter.description };
         return Start { device: gpu, info: BackendInfo { kind: BackendKind::WebGpu, why }, later: None };
     }
     // A small or busy GPU can lose to the CPU on this small model: time both.
     let race = Race { description: adapter.description.clone(), batch_size };
     if adapter.software {
-        let mut start = cpu(format!(
-            "this browser's WebGPU adapter is a software renderer ({}): the CPU trains while both are timed",
-            adapter.description
-        ));
+        let mut start = cpu(Message::SoftwareAdapter { adapter: adapter.description });
         start.later = Some(race);
         return start;
     }
@@ -128,18 +112,19 @@ async fn race(gpu: &Device, batch_size: usize) -> Result<(f64, f64), model::Trai
 }
 
 /// Asks the browser for a WebGPU adapter without starting a device.
-async fn probe_webgpu() -> Result<Adapter, String> {
-    let navigator = web_sys::window().ok_or("no window")?.navigator();
+async fn probe_webgpu() -> Result<Adapter, Message> {
+    let failed = |why: String| Message::ProbeFailed { why };
+    let navigator = web_sys::window().ok_or_else(|| failed("no window".into()))?.navigator();
     let gpu = Reflect::get(&navigator, &"gpu".into()).unwrap_or(JsValue::UNDEFINED);
     if gpu.is_undefined() || gpu.is_null() {
-        return Err("this browser has no WebGPU (or the page is not served over https)".into());
+        return Err(Message::NoWebGpu);
     }
-    let request = call0(&gpu, "requestAdapter").map_err(|_| "WebGPU refused to look for an adapter")?;
+    let request = call0(&gpu, "requestAdapter").map_err(|_| failed("WebGPU refused to look for an adapter".into()))?;
     let adapter = JsFuture::from(request.unchecked_into::<Promise>())
         .await
-        .map_err(|e| format!("WebGPU adapter request failed: {}", describe(&e)))?;
+        .map_err(|e| failed(format!("WebGPU adapter request failed: {}", describe(&e))))?;
     if adapter.is_null() || adapter.is_undefined() {
-        return Err("WebGPU found no usable adapter".into());
+        return Err(failed("WebGPU found no usable adapter".into()));
     }
     let info = Reflect::get(&adapter, &"info".into()).unwrap_or(JsValue::UNDEFINED);
     let text = |key: &str| Reflect::get(&info, &key.into()).ok().and_then(|v| v.as_string()).unwrap_or_default();

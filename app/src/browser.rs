@@ -117,3 +117,8 @@ pub fn set_body_state(state: &str) {
         let _ = body.set_attribute("data-state", state);
     }
 }
+
+/// Milliseconds on the wall clock, for timing what the page computes.
+pub fn now() -> f64 {
+    js_sys::Date::now()
+}

@@ -34,67 +34,108 @@ fn fit_to_screen(canvas: &HtmlCanvasElement) -> f64 {
     ratio
 }
 
-/// A line chart with x in epochs from 0 to `x_max`.
-pub fn line_chart(canvas: &HtmlCanvasElement, y_label: &str, x_max: f64, series: &[Series]) -> Result<(), String> {
+/// Axis titles of a line chart, in the page's language.
+pub struct Axes<'a> {
+    pub x: &'a str,
+    pub y: &'a str,
+}
+
+/// A line chart with x in whole epochs from 0 to `x_max`. The legend sits in its own band above
+/// the plot, so it never hides a curve.
+pub fn line_chart(canvas: &HtmlCanvasElement, axes: Axes, x_max: f64, series: &[Series]) -> Result<(), String> {
     let ratio = fit_to_screen(canvas);
     let px = |v: f64| (v * ratio) as u32;
     let backend = CanvasBackend::with_canvas_object(canvas.clone()).ok_or("no 2-D context")?;
     let root = backend.into_drawing_area();
     root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let font = ("sans-serif", 12.0 * ratio);
+    let shown: Vec<&Series> = series.iter().filter(|s| !s.points.is_empty()).collect();
+    let (legend, plot) = root.split_vertically(legend_height(&root, &shown, font, ratio));
+    draw_legend(&legend, &shown, font, ratio)?;
 
     let ys = series.iter().flat_map(|s| s.points.iter().map(|p| p.1)).filter(|y| y.is_finite());
     let (low, high) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), y| (l.min(y), h.max(y)));
     let (low, high) = if low.is_finite() { (low, high) } else { (0.0, 1.0) };
     let pad = ((high - low) * 0.08).max(0.002);
-    let font = ("sans-serif", 12.0 * ratio);
+    let x_max = x_max.max(1.0).ceil();
 
-    let mut chart = ChartBuilder::on(&root)
+    let mut chart = ChartBuilder::on(&plot)
         .margin(px(8.0))
         .x_label_area_size(px(34.0))
         .y_label_area_size(px(52.0))
-        .build_cartesian_2d(0.0..x_max.max(1.0), (low - pad)..(high + pad))
+        .build_cartesian_2d(0.0..x_max, (low - pad)..(high + pad))
         .map_err(|e| e.to_string())?;
     chart
         .configure_mesh()
-        .x_desc("epoch")
-        .y_desc(y_label)
+        .x_desc(axes.x)
+        .y_desc(axes.y)
         .label_style(font)
         .axis_desc_style(font)
         // Light lines cost a canvas stroke each; bold ones are enough to read values.
         .max_light_lines(0)
         .bold_line_style(RGBColor(236, 236, 236))
-        .x_labels(x_max.max(1.0).min(10.0) as usize + 1)
+        .x_labels(x_max.min(10.0) as usize + 1)
+        // Epochs are counted, not measured: ticks between whole epochs go unlabelled.
+        .x_label_formatter(&|x| if (x - x.round()).abs() < 1e-6 { format!("{}", x.round() as i64) } else { String::new() })
         .y_label_formatter(&|y| format!("{y:.3}"))
         .draw()
         .map_err(|e| e.to_string())?;
 
-    for s in series.iter().filter(|s| !s.points.is_empty()) {
-        let color = if s.faded { s.color.mix(0.35) } else { s.color.mix(1.0) };
-        let style = ShapeStyle { color, filled: true, stroke_width: px(if s.faded { 1.5 } else { 2.0 }) };
-        let drawn = chart.draw_series(LineSeries::new(s.points.iter().copied(), style)).map_err(|e| e.to_string())?;
-        drawn.label(s.label.clone()).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + px(18.0) as i32, y)], style));
+    for s in &shown {
+        let style = line_style(s, ratio);
+        chart.draw_series(LineSeries::new(s.points.iter().copied(), style)).map_err(|e| e.to_string())?;
         if s.markers {
             chart
                 .draw_series(s.points.iter().map(|&p| Circle::new(p, px(3.0), style.filled())))
                 .map_err(|e| e.to_string())?;
         }
     }
-    if series.iter().all(|s| s.points.is_empty()) {
-        return root.present().map_err(|e| e.to_string());
-    }
-    // The legend goes in the corner the curves leave free: low for rising curves (accuracy).
-    let ends: Vec<f64> = series.iter().filter_map(|s| s.points.last().map(|p| p.1)).collect();
-    let end = ends.iter().sum::<f64>() / ends.len().max(1) as f64;
-    let corner = if end > (low + high) / 2.0 { SeriesLabelPosition::LowerRight } else { SeriesLabelPosition::UpperRight };
-    chart
-        .configure_series_labels()
-        .position(corner)
-        .label_font(font)
-        .background_style(WHITE.mix(0.85))
-        .border_style(RGBColor(200, 200, 200))
-        .draw()
-        .map_err(|e| e.to_string())?;
     root.present().map_err(|e| e.to_string())
+}
+
+fn line_style(series: &Series, ratio: f64) -> ShapeStyle {
+    let color = if series.faded { series.color.mix(0.35) } else { series.color.mix(1.0) };
+    ShapeStyle { color, filled: true, stroke_width: (ratio * if series.faded { 1.5 } else { 2.0 }) as u32 }
+}
+
+type Area = DrawingArea<CanvasBackend, plotters::coord::Shift>;
+
+/// Legend entries laid out left to right, wrapping: (x, y) of each, in canvas pixels.
+fn legend_places(area: &Area, series: &[&Series], font: (&str, f64), ratio: f64) -> Vec<(i32, i32)> {
+    let width = area.dim_in_pixel().0 as f64;
+    let (line, gap, row) = (22.0 * ratio, 14.0 * ratio, 18.0 * ratio);
+    let (mut x, mut y) = (8.0 * ratio, 4.0 * ratio);
+    series
+        .iter()
+        .map(|s| {
+            let text = area.estimate_text_size(&s.label, &TextStyle::from(font.into_font())).map(|(w, _)| w as f64).unwrap_or(80.0 * ratio);
+            let entry = line + text + gap;
+            if x > 8.0 * ratio && x + entry > width {
+                (x, y) = (8.0 * ratio, y + row);
+            }
+            let place = (x as i32, y as i32);
+            x += entry;
+            place
+        })
+        .collect()
+}
+
+fn legend_height(area: &Area, series: &[&Series], font: (&str, f64), ratio: f64) -> u32 {
+    let last_row = legend_places(area, series, font, ratio).last().map_or(0.0, |&(_, y)| f64::from(y));
+    (last_row + 20.0 * ratio) as u32
+}
+
+fn draw_legend(area: &Area, series: &[&Series], font: (&str, f64), ratio: f64) -> Result<(), String> {
+    for (s, (x, y)) in series.iter().zip(legend_places(area, series, font, ratio)) {
+        let style = line_style(s, ratio);
+        let middle = y + (7.0 * ratio) as i32;
+        area.draw(&PathElement::new(vec![(x, middle), (x + (18.0 * ratio) as i32, middle)], style)).map_err(|e| e.to_string())?;
+        if s.markers {
+            area.draw(&Circle::new((x + (9.0 * ratio) as i32, middle), (3.0 * ratio) as u32, style.filled())).map_err(|e| e.to_string())?;
+        }
+        area.draw(&Text::new(s.label.clone(), (x + (22.0 * ratio) as i32, y), font.into_font())).map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }
 
 /// Rows of 28x28 images in the chapter's `binary` colour map (0 white, 1 black).

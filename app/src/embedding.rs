@@ -1,23 +1,28 @@
 //! The embedding's compute side: the trained model's codes of the test images go to the t-SNE
-//! worker, whose maps come back as plain points.
+//! worker, whose maps come back as plain points; the raw pixels' lessons (their PCA map and
+//! nearest-neighbour accuracy) are computed there too.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::{Float32Array, Object, Reflect};
+use js_sys::{Float32Array, Object, Reflect, Uint8Array};
 use model::{TrainError, Trainer, read_values};
 use model::data::LabeledImages;
 use wasm_bindgen::{JsCast, JsValue, closure::Closure};
 use web_sys::{MessageEvent, Worker};
 
 use crate::browser::{describe, sleep};
+use crate::settings::MapMethod;
 
 /// Built by trunk from `src/bin/tsne_worker.rs` (see index.html); relative, for any sub-path.
 const WORKER_URL: &str = "./tsne_worker_loader.js";
 
-/// A t-SNE map as it forms: x, y per test image.
+/// A map as it forms: x, y per test image.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MapState {
+    pub method: MapMethod,
+    /// t-SNE's, for t-SNE maps.
+    pub perplexity: f32,
     pub points: Vec<f32>,
     pub iteration: usize,
     pub total: usize,
@@ -43,7 +48,26 @@ pub async fn codes(trainer: &Trainer, test: &LabeledImages) -> Result<(Vec<f32>,
     Ok((values, dim))
 }
 
-/// One t-SNE worker at a time: a new map replaces (terminates) the one being computed.
+impl MapState {
+    /// A map computed at once (PCA): done, timed.
+    pub fn finished(method: MapMethod, points: Vec<f32>, seconds: f64) -> Self {
+        Self { method, perplexity: 0.0, points, iteration: 1, total: 1, seconds, done: true, precomputed: false }
+    }
+}
+
+/// What the raw pixels show without any model: their PCA map and how often an image's nearest
+/// image (of the first `rows` test images) shares its class.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PixelLessons {
+    pub map: MapState,
+    pub accuracy: f64,
+}
+
+/// Test images the nearest-neighbour accuracies are measured on, codes and pixels alike: 2,000
+/// keep the pixels' count (2,000² distances of 784 values) to a second or two in the worker.
+pub const KNN_ROWS: usize = 2_000;
+
+/// One worker task at a time: a new one replaces (terminates) the one being computed.
 #[derive(Clone, Default)]
 pub struct Mapper {
     current: Rc<RefCell<Option<Running>>>,
@@ -57,29 +81,48 @@ struct Running {
 }
 
 impl Mapper {
-    /// Starts mapping `codes` (`dim` values per image); `on_update` hears each step.
-    pub fn map(&self, codes: &[f32], dim: usize, on_update: impl Fn(Result<MapState, String>) + 'static) {
+    /// Starts mapping `codes` (`dim` values per image) with t-SNE; `on_update` hears each step.
+    pub fn map(&self, codes: &[f32], dim: usize, perplexity: f32, on_update: impl Fn(Result<MapState, String>) + 'static) {
+        let request = Object::new();
+        let _ = Reflect::set(&request, &"dim".into(), &dim.into());
+        let _ = Reflect::set(&request, &"perplexity".into(), &perplexity.into());
+        let _ = Reflect::set(&request, &"codes".into(), &Float32Array::from(codes));
+        self.start(request, move |reply| on_update(reply.and_then(|r| read_reply(&r, perplexity))));
+    }
+
+    /// Starts the raw pixels' lessons on `pixels` (784 values per image, labels beside).
+    pub fn pixel_lessons(&self, pixels: &[f32], dim: usize, labels: &[u8], on_done: impl Fn(Result<PixelLessons, String>) + 'static) {
+        let request = Object::new();
+        let _ = Reflect::set(&request, &"task".into(), &"pixels".into());
+        let _ = Reflect::set(&request, &"dim".into(), &dim.into());
+        let _ = Reflect::set(&request, &"codes".into(), &Float32Array::from(pixels));
+        let _ = Reflect::set(&request, &"labels".into(), &Uint8Array::from(labels));
+        let _ = Reflect::set(&request, &"rows".into(), &KNN_ROWS.into());
+        self.start(request, move |reply| on_done(reply.and_then(|r| read_lessons(&r))));
+    }
+
+    /// Starts a worker on `request`; `on_update` hears each of its replies.
+    fn start(&self, request: Object, on_update: impl Fn(Result<JsValue, String>) + 'static) {
         self.stop();
         let worker = match Worker::new(WORKER_URL) {
             Ok(worker) => worker,
             Err(e) => return on_update(Err(format!("could not start the t-SNE worker: {}", describe(&e)))),
         };
-        let request = Object::new();
         let _ = Reflect::set(&request, &"run".into(), &1.into());
-        let _ = Reflect::set(&request, &"dim".into(), &dim.into());
-        let _ = Reflect::set(&request, &"codes".into(), &Float32Array::from(codes));
         let on_update = Rc::new(on_update);
         let (sender, report) = (worker.clone(), on_update.clone());
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
             let reply = event.data();
-            // The worker says when it listens; only then does the request go.
-            if Reflect::get(&reply, &"kind".into()).ok().and_then(|k| k.as_string()).as_deref() == Some("ready") {
-                if let Err(e) = sender.post_message(&request) {
-                    report(Err(format!("could not reach the t-SNE worker: {}", describe(&e))));
+            match field(&reply, "kind").as_string().as_deref() {
+                // The worker says when it listens; only then does the request go.
+                Some("ready") => {
+                    if let Err(e) = sender.post_message(&request) {
+                        report(Err(format!("could not reach the t-SNE worker: {}", describe(&e))));
+                    }
                 }
-                return;
+                Some("error") => report(Err(field(&reply, "message").as_string().unwrap_or_else(|| "the worker failed".into()))),
+                _ => report(Ok(reply)),
             }
-            report(read_reply(&reply));
         });
         let on_error = Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(move |event: web_sys::ErrorEvent| {
             on_update(Err(format!("the t-SNE worker failed: {}", event.message())));
@@ -101,19 +144,39 @@ impl Mapper {
     }
 }
 
-fn read_reply(reply: &JsValue) -> Result<MapState, String> {
-    let field = |key: &str| Reflect::get(reply, &key.into()).unwrap_or(JsValue::UNDEFINED);
+fn field(reply: &JsValue, key: &str) -> JsValue {
+    Reflect::get(reply, &key.into()).unwrap_or(JsValue::UNDEFINED)
+}
+
+fn points(reply: &JsValue) -> Vec<f32> {
+    field(reply, "map").dyn_into::<Float32Array>().map(|a| a.to_vec()).unwrap_or_default()
+}
+
+fn read_reply(reply: &JsValue, perplexity: f32) -> Result<MapState, String> {
+    let field = |key: &str| field(reply, key);
     let number = |key: &str| field(key).as_f64().unwrap_or(0.0) as usize;
     match field("kind").as_string().as_deref() {
         Some(kind @ ("progress" | "done")) => Ok(MapState {
-            points: field("map").dyn_into::<Float32Array>().map(|a| a.to_vec()).unwrap_or_default(),
+            method: MapMethod::Tsne,
+            perplexity,
+            points: points(reply),
             iteration: number("iteration"),
             total: number("total"),
             seconds: field("seconds").as_f64().unwrap_or(0.0),
             done: kind == "done",
             precomputed: false,
         }),
-        Some("error") => Err(field("message").as_string().unwrap_or_else(|| "t-SNE failed".into())),
         _ => Err("the t-SNE worker sent something unexpected".into()),
+    }
+}
+
+fn read_lessons(reply: &JsValue) -> Result<PixelLessons, String> {
+    let number = |key: &str| field(reply, key).as_f64();
+    match (field(reply, "kind").as_string().as_deref(), number("accuracy")) {
+        (Some("lessons"), Some(accuracy)) => Ok(PixelLessons {
+            map: MapState::finished(MapMethod::PcaPixels, points(reply), number("pca_seconds").unwrap_or(0.0)),
+            accuracy,
+        }),
+        _ => Err("the worker sent something unexpected".into()),
     }
 }

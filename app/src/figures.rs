@@ -1,10 +1,12 @@
 //! What the charts and the status line show of a run, built from the run's events. Plain data:
 //! no signals, no browser, unit-tested natively.
 
-use model::{EpochRecord, Experiment, Progress, TrainError};
+use model::{EpochRecord, Experiment, Progress};
 
 use crate::events::RunEvent;
+use crate::i18n::{Locale, td_string};
 use crate::state::Phase;
+use crate::text::figure;
 
 /// A running training figure part way through an epoch.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -13,6 +15,13 @@ pub struct LivePoint {
     pub epoch: f64,
     pub loss: f64,
     pub rounded_accuracy: f64,
+}
+
+impl LivePoint {
+    /// An epoch's training figures (Keras' running means over the whole epoch), at its end.
+    pub fn of(record: &EpochRecord) -> Self {
+        Self { epoch: record.epoch as f64, loss: record.loss, rounded_accuracy: record.rounded_accuracy }
+    }
 }
 
 /// A finished run, kept to overlay on the next ones.
@@ -71,46 +80,54 @@ impl RunFigures {
 }
 
 /// The one-line status of the page.
-pub fn status_line(phase: Phase, paused: bool, figures: &RunFigures, epochs: usize) -> String {
-    let paused = if paused { "Paused. " } else { "" };
+pub fn status_line(locale: Locale, phase: Phase, paused: bool, figures: &RunFigures, epochs: usize) -> String {
+    let paused = if paused { td_string!(locale, status.paused) } else { "" };
     match (phase, &figures.progress) {
         (Phase::Training, Some(p)) => match figures.validating {
-            Some((done, total)) => format!("{paused}Epoch {}: validating on the test images, {done} of {total}", p.epoch),
-            None => format!(
-                "{paused}Epoch {} of {epochs}, step {} of {}: running loss {:.4}, rounded accuracy {:.4}",
-                p.epoch, p.step, p.steps, p.loss, p.rounded_accuracy
-            ),
+            Some((done, total)) => {
+                td_string!(locale, status.validating, paused = paused, epoch = p.epoch, done = done, total = total).to_string()
+            }
+            None => td_string!(
+                locale,
+                status.progress,
+                paused = paused,
+                epoch = p.epoch,
+                epochs = epochs,
+                step = p.step,
+                steps = p.steps,
+                loss = figure(p.loss),
+                accuracy = figure(p.rounded_accuracy)
+            )
+            .to_string(),
         },
-        (Phase::Training, None) => "Starting…".into(),
-        (Phase::Loading, _) => "Loading…".into(),
-        (Phase::Ready, _) => "Ready: pick an experiment and press Train.".into(),
+        (Phase::Training, None) => td_string!(locale, status.run_starting).to_string(),
+        (Phase::Loading, _) => td_string!(locale, status.loading).to_string(),
+        (Phase::Ready, _) => td_string!(locale, status.ready).to_string(),
         (Phase::Done, _) => match figures.history.len() {
-            1 => "Done: 1 epoch trained.".into(),
-            n => format!("Done: {n} epochs trained."),
+            1 => td_string!(locale, status.done_one).to_string(),
+            n => td_string!(locale, status.done, n = n).to_string(),
         },
-        (Phase::Error, _) => "Stopped by an error (see below).".into(),
+        (Phase::Error, _) => td_string!(locale, status.error).to_string(),
     }
-}
-
-/// What the page says when a run ends with `error` after `epochs_done` finished epochs.
-pub fn failure_message(error: &TrainError, epochs_done: usize) -> String {
-    match error {
-        TrainError::Device(_) => format!("The GPU stopped working ({error}). Reload the page, or add ?backend=cpu to the URL."),
-        _ if epochs_done == 0 => format!("Training stopped: {error}. No epoch had finished, so there is no model to show."),
-        _ => format!("Training stopped: {error}. What was trained so far stays on screen."),
-    }
-}
-
-/// What the page says when the GPU failed during a run and training went on on the CPU from
-/// `kept` finished epochs.
-pub fn moved_to_cpu_message(why: &str, kept: usize) -> String {
-    let from = if kept == 0 { "from scratch".to_string() } else { format!("from the weights after epoch {kept}") };
-    format!("WebGPU failed during training ({why}); training went on on the CPU {from}")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::text::{Message, RunError};
+    use model::TrainError;
+
+    fn status_line(phase: Phase, paused: bool, figures: &RunFigures, epochs: usize) -> String {
+        super::status_line(Locale::en, phase, paused, figures, epochs)
+    }
+
+    fn failure_message(error: &TrainError, epochs_done: usize) -> String {
+        Message::RunFailed { error: RunError::of(error), epochs_done }.text(Locale::en)
+    }
+
+    fn moved_to_cpu_message(why: &str, kept: usize) -> String {
+        Message::MovedToCpu { why: why.into(), kept }.text(Locale::en)
+    }
 
     fn progress(epoch: usize, step: usize, steps: usize) -> Progress {
         Progress { epoch, step, steps, loss: 0.25, rounded_accuracy: 0.875 }
@@ -188,5 +205,21 @@ mod tests {
         assert!(failure_message(&diverged, 2).contains("stays on screen"));
         assert_eq!(moved_to_cpu_message("lost", 0), "WebGPU failed during training (lost); training went on on the CPU from scratch");
         assert!(moved_to_cpu_message("lost", 2).ends_with("from the weights after epoch 2"));
+    }
+}
+
+#[cfg(test)]
+mod in_chinese {
+    use super::*;
+
+    #[test]
+    fn the_status_line_reads_in_chinese() {
+        let progress = Progress { epoch: 2, step: 10, steps: 50, loss: 0.25, rounded_accuracy: 0.875 };
+        let figures = RunFigures { progress: Some(progress), ..RunFigures::default() };
+        assert_eq!(
+            status_line(Locale::zh, Phase::Training, true, &figures, 10),
+            "已暂停。第 2 / 10 轮，第 10 / 50 步：平均损失 0.2500，舍入准确率 0.8750"
+        );
+        assert_eq!(status_line(Locale::zh, Phase::Done, false, &RunFigures::default(), 10), "完成：已训练 0 轮。");
     }
 }

@@ -5,6 +5,10 @@
 // Natively only the unit tests use these modules.
 #![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 
+// The catalogues in locales/, compiled by build.rs: `Locale`, `t!`, `td_string!`, ...
+include!(concat!(env!("OUT_DIR"), "/i18n/mod.rs"));
+mod text;
+
 // Plain data and rules, built natively too for their unit tests.
 mod events;
 mod figures;

@@ -1,9 +1,14 @@
 //! The t-SNE worker: maps the test codes to 2-D off the page's thread, posting the map every
 //! few iterations so the page can animate it while staying responsive.
 //!
+//! Also the raw pixels' lessons, which take a second or more: their PCA map and how often the
+//! nearest image shares the class.
+//!
 //! Once started it posts `{ kind: "ready" }` (a request sent earlier would be lost while the
-//! module loads). Request: `{ run, codes: Float32Array, dim }`. Replies: `{ run, kind: "progress"
-//! | "done", iteration, total, seconds, map: Float32Array }` or `{ run, kind: "error", message }`.
+//! module loads). Requests: `{ run, codes: Float32Array, dim, perplexity }` (t-SNE), or
+//! `{ run, task: "pixels", codes, dim, labels: Uint8Array, rows }`. Replies: `{ run, kind:
+//! "progress" | "done", iteration, total, seconds, map: Float32Array }`, `{ run, kind:
+//! "lessons", map, accuracy, pca_seconds }` or `{ run, kind: "error", message }`.
 
 #[cfg(target_arch = "wasm32")]
 #[path = "../constructors.rs"]
@@ -11,8 +16,9 @@ mod constructors;
 
 #[cfg(target_arch = "wasm32")]
 fn main() {
-    use js_sys::{Float32Array, Object, Reflect};
-    use model::embedding::{TsneConfig, tsne};
+    use js_sys::{Float32Array, Object, Reflect, Uint8Array};
+    use model::embedding::{TsneConfig, pca_projection, tsne};
+    use model::neighbours::nearest_neighbour_accuracy;
     use wasm_bindgen::{JsCast, JsValue, closure::Closure};
     use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
@@ -42,13 +48,24 @@ fn main() {
             reply("error", &[("message", "the codes to map are empty or not finite".into())]);
             return;
         }
-        let config = TsneConfig::default();
-        let total = config.iterations;
         let start = js_sys::Date::now();
+        let seconds = move || (js_sys::Date::now() - start) / 1000.0;
+        if field("task").as_string().as_deref() == Some("pixels") {
+            let labels = field("labels").dyn_into::<Uint8Array>().map(|a| a.to_vec()).unwrap_or_default();
+            let rows = field("rows").as_f64().unwrap_or(0.0) as usize;
+            let map = pca_projection(&codes, dim);
+            let pca_seconds = seconds();
+            let accuracy = nearest_neighbour_accuracy(&codes, dim, &labels, rows);
+            let fields = [("map", Float32Array::from(&map[..]).into()), ("accuracy", accuracy.into()), ("pca_seconds", pca_seconds.into())];
+            reply("lessons", &fields);
+            return;
+        }
+        let perplexity = field("perplexity").as_f64().map_or(TsneConfig::default().perplexity, |p| p as f32);
+        let config = TsneConfig { perplexity, ..TsneConfig::default() };
+        let total = config.iterations;
         let post = |kind: &str, iteration: usize, map: &[f32]| {
             let map = Float32Array::from(map);
-            let seconds = (js_sys::Date::now() - start) / 1000.0;
-            reply(kind, &[("iteration", iteration.into()), ("total", total.into()), ("seconds", seconds.into()), ("map", map.into())]);
+            reply(kind, &[("iteration", iteration.into()), ("total", total.into()), ("seconds", seconds().into()), ("map", map.into())]);
         };
         let map = tsne(&codes, dim, &config, |iteration, map| {
             if iteration % POST_EVERY == 0 {

@@ -4,9 +4,11 @@ use leptos::prelude::*;
 use model::EpochRecord;
 use plotters::style::RGBColor;
 
-use crate::charts::{Series, line_chart};
+use crate::charts::{Axes, Series, line_chart};
 use crate::figures::LivePoint;
+use crate::i18n::{Locale, t, t_string, td_string, use_i18n};
 use crate::page::use_page;
+use crate::text::experiment_name;
 
 // tab10, as in the chapter's matplotlib plots.
 const TRAIN: RGBColor = RGBColor(31, 119, 180);
@@ -15,7 +17,7 @@ const OTHERS: [RGBColor; 4] = [RGBColor(44, 160, 44), RGBColor(214, 39, 40), RGB
 
 #[component]
 pub fn Curves() -> impl IntoView {
-    let page = use_page();
+    let (page, i18n) = (use_page(), use_i18n());
     let figures = page.training.figures;
     let history = Memo::new(move |_| figures.with(|f| f.history.clone()));
     let live = Memo::new(move |_| figures.with(|f| f.live.clone()));
@@ -28,17 +30,19 @@ pub fn Curves() -> impl IntoView {
     let loss_canvas = NodeRef::<Canvas>::new();
     let accuracy_canvas = NodeRef::<Canvas>::new();
 
-    // Each chart draws in its own animation frame, so two redraws never make one long task.
-    let draw = move |canvas: NodeRef<Canvas>, label: &'static str, train: fn(&LivePoint) -> f64, test: fn(&EpochRecord) -> f64| {
+    // The chapter's viz_history: training and test per epoch; and while an epoch trains, the
+    // running training mean. Each chart draws in its own animation frame, so two redraws never
+    // make one long task.
+    let draw = move |canvas: NodeRef<Canvas>, y: fn(Locale) -> &'static str, train: fn(&LivePoint) -> f64, test: fn(&EpochRecord) -> f64| {
         resized.track();
         let Some(canvas) = canvas.get() else { return };
-        let history = history.get();
+        let (history, locale) = (history.get(), i18n.get_locale());
         let mut series = Vec::new();
         if compare.get() {
             let current = experiment.get();
             for (run, color) in finished.get().iter().filter(|r| r.experiment != current).zip(OTHERS) {
                 series.push(Series {
-                    label: format!("{} (test)", run.experiment),
+                    label: td_string!(locale, curves.other_test, experiment = experiment_name(locale, run.experiment)).to_string(),
                     points: run.history.iter().map(|r| (r.epoch as f64, test(r))).collect(),
                     color,
                     markers: false,
@@ -47,14 +51,21 @@ pub fn Curves() -> impl IntoView {
             }
         }
         series.push(Series {
-            label: "training (running mean)".into(),
+            label: td_string!(locale, curves.running).to_string(),
             points: live.get().iter().map(|p| (p.epoch, train(p))).collect(),
             color: TRAIN,
             markers: false,
+            faded: true,
+        });
+        series.push(Series {
+            label: td_string!(locale, curves.training).to_string(),
+            points: history.iter().map(|r| (r.epoch as f64, train(&LivePoint::of(r)))).collect(),
+            color: TRAIN,
+            markers: true,
             faded: false,
         });
         series.push(Series {
-            label: "test".into(),
+            label: td_string!(locale, curves.test).to_string(),
             points: history.iter().map(|r| (r.epoch as f64, test(r))).collect(),
             color: TEST,
             markers: true,
@@ -62,27 +73,26 @@ pub fn Curves() -> impl IntoView {
         });
         let x_max = epochs.get().max(history.len()) as f64;
         request_animation_frame(move || {
-            if let Err(e) = line_chart(&canvas, label, x_max, &series) {
+            let axes = Axes { x: td_string!(locale, curves.epoch), y: y(locale) };
+            if let Err(e) = line_chart(&canvas, axes, x_max, &series) {
                 leptos::logging::warn!("chart: {e}");
             }
         });
     };
-    Effect::new(move |_| draw(loss_canvas, "loss (binary cross-entropy)", |p| p.loss, |r| r.val_loss));
-    Effect::new(move |_| {
-        draw(accuracy_canvas, "rounded accuracy", |p| p.rounded_accuracy, |r| r.val_rounded_accuracy)
-    });
+    Effect::new(move |_| draw(loss_canvas, |l| td_string!(l, curves.loss), |p| p.loss, |r| r.val_loss));
+    Effect::new(move |_| draw(accuracy_canvas, |l| td_string!(l, curves.accuracy), |p| p.rounded_accuracy, |r| r.val_rounded_accuracy));
 
     view! {
         <div class="charts">
             <canvas node_ref=loss_canvas class="chart" data-testid="loss-chart" role="img"
-                aria-label="Loss per epoch, training and test; the history table below has the numbers"></canvas>
+                aria-label=move || t_string!(i18n, curves.loss_alt)></canvas>
             <canvas node_ref=accuracy_canvas class="chart" data-testid="accuracy-chart" role="img"
-                aria-label="Rounded accuracy per epoch, training and test; the history table below has the numbers"></canvas>
+                aria-label=move || t_string!(i18n, curves.accuracy_alt)></canvas>
         </div>
         <label class="inline">
             <input type="checkbox" prop:checked=move || compare.get()
                 on:change=move |ev| compare.set(event_target_checked(&ev)) />
-            " overlay finished runs of the other experiments"
+            {t!(i18n, curves.overlay)}
         </label>
     }
 }

@@ -1,17 +1,22 @@
 use leptos::html::Canvas;
 use leptos::prelude::*;
-use model::data::{CLASS_NAMES, IMAGE_SIDE};
+use model::data::IMAGE_SIDE;
 
 use crate::charts::{Frame, Marks, class_colors, context_2d, put_image, scatter};
+use crate::embedding::{KNN_ROWS, MapState};
+use crate::i18n::{Locale, t, t_string, td_string, use_i18n};
 use crate::page::use_page;
-use crate::settings::Palette;
+use crate::settings::{DEFAULT_PERPLEXITY, MAX_PERPLEXITY, MIN_PERPLEXITY, MapMethod, Palette};
+use crate::text::{class_name, group_thousands, percent};
 
-/// The t-SNE map of the test codes, growing as t-SNE iterates; hover a dot to see its image,
-/// click it to explore it. The picked image is ringed, a drawing's place crossed.
+/// The map of the test codes: t-SNE growing as it iterates, or PCA of the codes or of the raw
+/// pixels; hover a dot to see its image, click it to explore it. The picked image is ringed, a
+/// drawing's place crossed. Below it, the map's lessons: method, perplexity, and how often the
+/// nearest code shares the class.
 #[component]
 pub fn EmbeddingPanel() -> impl IntoView {
-    let page = use_page();
-    let (map, picked, settings) = (page.tools.map, page.tools.picked, page.settings);
+    let (page, i18n) = (use_page(), use_i18n());
+    let (map, picked, settings) = (page.tools.shown_map, page.tools.picked, page.settings);
     let test = Signal::derive_local(move || page.data.test());
     let drawn_at = Signal::derive(move || page.tools.drawn.get().flatten().and_then(|d| d.at));
     let palette = Signal::derive(move || settings.with(|s| s.palette));
@@ -49,13 +54,11 @@ pub fn EmbeddingPanel() -> impl IntoView {
         nearest.filter(|&(_, d)| d <= reach * reach).map(|(i, _)| i)
     };
 
-    let status = move || match map.get() {
-        None => "The map of the 10,000 test codes appears when training finishes.".to_string(),
-        Some(m) if m.precomputed => format!("t-SNE of the {} test codes of the pretrained model (computed when it was trained).", m.points.len() / 2),
-        Some(m) if m.done => format!("t-SNE of the {} test codes, {} iterations in {:.1} s.", m.points.len() / 2, m.total, m.seconds),
-        Some(m) => format!("t-SNE: iteration {} of {}…", m.iteration, m.total),
+    let status = move || map_status(i18n.get_locale(), map.get(), page.model_available() || page.tools.model().is_some());
+    let hovered_text = move || {
+        let locale = i18n.get_locale();
+        hovered.get().and_then(|i| test.get().map(|t| td_string!(locale, map.hovered, index = i, class = class_name(locale, t.label(i))).to_string()))
     };
-    let hovered_text = move || hovered.get().and_then(|i| test.get().map(|t| format!("test image {i}: {}", CLASS_NAMES[usize::from(t.label(i)) % 10])));
 
     view! {
         <p class="map-status" data-testid="embedding-status" aria-live="polite">
@@ -66,29 +69,105 @@ pub fn EmbeddingPanel() -> impl IntoView {
         </p>
         <div class="embedding">
             <canvas node_ref=canvas class="map" data-testid="embedding" role="img"
-                aria-label="t-SNE map of the test images' codes, one dot per image coloured by class; click a dot to explore it (or type its number under Explore the codes)"
+                aria-label=move || t_string!(i18n, map.alt)
                 on:mousemove=move |ev| hovered.set(dot_at(&ev)) on:mouseleave=move |_| hovered.set(None)
                 on:click=move |ev| { if let Some(index) = dot_at(&ev) { picked.set(Some(index)) } }></canvas>
             <div class="side">
                 <ul class="legend">
-                    {move || CLASS_NAMES.iter().zip(class_colors(palette.get())).map(|(name, color)| view! {
-                        <li><span class="swatch" style:background-color=color></span>{*name}</li>
+                    {move || (0u8..).zip(class_colors(palette.get())).map(|(label, color)| view! {
+                        <li><span class="swatch" style:background-color=color></span>{class_name(i18n.get_locale(), label)}</li>
                     }).collect_view()}
                 </ul>
                 <label class="inline">
                     <input type="checkbox" prop:checked=move || pretty.get() on:change=move |ev| pretty.set(event_target_checked(&ev)) />
-                    " show images"
+                    {t!(i18n, map.show_images)}
                 </label>
                 <label class="inline">
                     <input type="checkbox" data-testid="safe-colors" prop:checked=move || palette.get() == Palette::ColorBlindSafe
                         on:change=move |ev| on_palette(if event_target_checked(&ev) { Palette::ColorBlindSafe } else { Palette::Chapter }) />
-                    " colour-blind-safe colours"
+                    {t!(i18n, map.safe_colours)}
                 </label>
                 <div class="preview" class:hidden=move || hovered.get().is_none()>
                     <canvas node_ref=preview width="112" height="112" aria-hidden="true"></canvas>
                     <span>{hovered_text}</span>
                 </div>
             </div>
+        </div>
+        <MapLessons />
+    }
+}
+
+/// What the status line says of the map.
+fn map_status(locale: Locale, map: Option<MapState>, model_shown: bool) -> String {
+    let Some(m) = map else {
+        return if model_shown { td_string!(locale, map.computing) } else { td_string!(locale, map.waiting) }.to_string();
+    };
+    let n = m.points.len() / 2;
+    let ms = format!("{:.0}", m.seconds * 1e3);
+    match m.method {
+        MapMethod::Tsne if m.precomputed => td_string!(locale, map.precomputed, n = n).to_string(),
+        MapMethod::Tsne if m.done => {
+            let seconds = format!("{:.1}", m.seconds);
+            td_string!(locale, map.done, n = n, perplexity = m.perplexity, iterations = m.total, seconds = seconds).to_string()
+        }
+        MapMethod::Tsne => td_string!(locale, map.progress, perplexity = m.perplexity, iteration = m.iteration, total = m.total).to_string(),
+        MapMethod::PcaCodes => td_string!(locale, map.pca_codes_done, n = n, ms = ms).to_string(),
+        MapMethod::PcaPixels => td_string!(locale, map.pca_pixels_done, n = n, ms = ms).to_string(),
+    }
+}
+
+/// The questions a student asks of the map: is t-SNE inventing the clusters (the method
+/// switch), what does perplexity do, and what does the code keep (k-NN accuracy).
+#[component]
+fn MapLessons() -> impl IntoView {
+    let (page, i18n) = (use_page(), use_i18n());
+    let settings = page.settings;
+    let method = move || settings.with(|s| s.map);
+    let perplexity = move || settings.with(|s| s.perplexity);
+    let method_name = move |m: MapMethod| match m {
+        MapMethod::Tsne => t_string!(i18n, map.tsne),
+        MapMethod::PcaCodes => t_string!(i18n, map.pca_codes),
+        MapMethod::PcaPixels => t_string!(i18n, map.pca_pixels),
+    };
+    let knn = move || {
+        let locale = i18n.get_locale();
+        let codes = page.tools.code_lessons.get().flatten()?.accuracy;
+        let n = group_thousands(KNN_ROWS);
+        Some(match page.tools.pixels.get() {
+            Some(p) => td_string!(locale, knn.accuracy, n = n, codes = percent(codes), pixels = percent(p.accuracy)).to_string(),
+            None => td_string!(locale, knn.pixels_pending, n = n, codes = percent(codes)).to_string(),
+        })
+    };
+    view! {
+        <div class="lessons">
+            <fieldset class="methods" data-testid="map-method">
+                <legend>{t!(i18n, map.method)}</legend>
+                {MapMethod::ALL.into_iter().map(|m| view! {
+                    <label class="inline">
+                        <input type="radio" name="map-method" value=m.name() prop:checked=move || method() == m
+                            on:change=move |_| settings.update(|s| s.map = m) />
+                        " " {move || method_name(m)}
+                    </label>
+                }).collect_view()}
+                <p class="explain">{t!(i18n, map.method_help)}</p>
+            </fieldset>
+            <Show when=move || method() == MapMethod::Tsne>
+                <label class="slider perplexity">
+                    <span>{t!(i18n, map.perplexity)}</span>
+                    <input type="range" min=MIN_PERPLEXITY.to_string() max=MAX_PERPLEXITY.to_string() step="1" data-testid="perplexity"
+                        prop:value=move || perplexity().to_string()
+                        on:change=move |ev| { if let Ok(v) = event_target_value(&ev).parse::<f32>() { settings.update(|s| s.perplexity = v.clamp(MIN_PERPLEXITY, MAX_PERPLEXITY)) } } />
+                    <output>{move || format!("{:.0}", perplexity())}</output>
+                </label>
+                <p class="explain">{t!(i18n, map.perplexity_help)}
+                    <Show when=move || perplexity() != DEFAULT_PERPLEXITY>
+                        " " <button class="link" on:click=move |_| settings.update(|s| s.perplexity = DEFAULT_PERPLEXITY)>"30"</button>
+                    </Show>
+                </p>
+            </Show>
+            <h3>{t!(i18n, knn.title)}</h3>
+            <p class="knn" data-testid="knn" aria-live="polite">{knn}</p>
+            <p class="explain">{t!(i18n, knn.help)}</p>
         </div>
     }
 }

@@ -3,14 +3,16 @@
 
 use leptos::html::Canvas;
 use leptos::prelude::*;
-use model::data::{CLASS_NAMES, IMAGE_PIXELS, IMAGE_SIDE};
+use model::data::{IMAGE_PIXELS, IMAGE_SIDE};
 use model::latent::Corruption;
 
 use crate::charts::{code_strip, context_2d, image_grid, put_image};
+use crate::i18n::{Locale, t, t_string, td_string, use_i18n};
 use crate::latent::{self, WALK_STEPS};
-use crate::page::{Drawn, use_page};
+use crate::page::{Drawn, NEAREST_SHOWN, use_page};
 use crate::state::Phase;
 use crate::settings::{MAX_DROPOUT_RATE, MAX_NOISE_STDDEV, TEST_IMAGES};
+use crate::text::{ClassCounts, Message, class_name};
 
 /// One row of 28x28 images (`pixels` holds them one after the other), scaled up by CSS.
 #[component]
@@ -30,7 +32,7 @@ fn ImageRow(pixels: Signal<Option<Vec<f32>>>, columns: usize, testid: &'static s
 
 /// A test-image number, 0 to 9,999.
 #[component]
-fn ImageNumber(label: &'static str, value: Signal<usize>, on_set: Callback<usize>, testid: &'static str) -> impl IntoView {
+fn ImageNumber(label: Signal<&'static str>, value: Signal<usize>, on_set: Callback<usize>, testid: &'static str) -> impl IntoView {
     view! {
         <label class="number">
             <span>{label}</span>
@@ -42,17 +44,13 @@ fn ImageNumber(label: &'static str, value: Signal<usize>, on_set: Callback<usize
 
 #[component]
 pub fn ExplorePanel() -> impl IntoView {
-    let page = use_page();
+    let (page, i18n) = (use_page(), use_i18n());
     let available = Signal::derive(move || page.model_available());
     let training = Signal::derive(move || page.phase.get() == Phase::Training);
     view! {
         <Show when=move || !available.get()>
             <p class="hint">
-                {move || if training.get() {
-                    "The tools below work on the shown model: they come back when training ends."
-                } else {
-                    "The tools below work on a model: train one, or load weights."
-                }}
+                {move || if training.get() { t_string!(i18n, explore.needs_model_training) } else { t_string!(i18n, explore.needs_model) }}
             </p>
         </Show>
         <div class="tools" class:faded=move || !available.get()>
@@ -66,12 +64,15 @@ pub fn ExplorePanel() -> impl IntoView {
 
 #[component]
 fn PickedImage() -> impl IntoView {
-    let tools = use_page().tools;
+    let (tools, i18n) = (use_page().tools, use_i18n());
     let picked = tools.picked;
     let look = Signal::derive(move || tools.look.get().flatten());
     let test = use_page().data;
     let picked_class = Signal::derive(move || match (picked.get(), test.test()) {
-        (Some(i), Some(test)) if i < test.len() => format!("test image {i}: {}", CLASS_NAMES[usize::from(test.label(i)) % 10]),
+        (Some(i), Some(test)) if i < test.len() => {
+            let locale = i18n.get_locale();
+            td_string!(locale, explore.picked_class, index = i, class = class_name(locale, test.label(i))).to_string()
+        }
         _ => String::new(),
     });
     let strip = NodeRef::<Canvas>::new();
@@ -84,25 +85,45 @@ fn PickedImage() -> impl IntoView {
     let dimensions = move || look.get().map(|l| l.code.len()).unwrap_or(32);
     view! {
         <div class="tool" data-testid="picked">
-            <h3>"A test image and its code"</h3>
-            <ImageNumber label="test image (or click a dot on the map)" value=Signal::derive(move || picked.get().unwrap_or(0))
+            <h3>{t!(i18n, explore.picked_title)}</h3>
+            <ImageNumber label=Signal::derive(move || t_string!(i18n, explore.picked_label)) value=Signal::derive(move || picked.get().unwrap_or(0))
                 on_set=Callback::new(move |v| picked.set(Some(v))) testid="picked-index" />
             <p class="caption">{picked_class}</p>
             <ImageRow pixels=pair columns=2 testid="picked-images"
-                label=Signal::derive(move || format!("The picked test image ({}) and its reconstruction", picked_class.get())) />
-            <p class="caption">{move || format!("its {}-number code, darker for larger values:", dimensions())}</p>
-            <canvas node_ref=strip class="code" data-testid="code" role="img" aria-label=move || format!("code: {}", code_text())></canvas>
+                label=Signal::derive(move || td_string!(i18n.get_locale(), explore.picked_alt, what = picked_class.get()).to_string()) />
+            <p class="caption">{move || td_string!(i18n.get_locale(), explore.code_caption, n = dimensions())}</p>
+            <canvas node_ref=strip class="code" data-testid="code" role="img" aria-label=move || td_string!(i18n.get_locale(), explore.code_alt, values = code_text())></canvas>
+            <NearestImages />
             <details>
-                <summary>"the numbers"</summary>
+                <summary>{t!(i18n, explore.numbers)}</summary>
                 <p class="code-values" data-testid="code-values">{code_text}</p>
             </details>
         </div>
     }
 }
 
+/// The test images whose codes are nearest the picked one's: what the code calls alike.
+#[component]
+fn NearestImages() -> impl IntoView {
+    let (page, i18n) = (use_page(), use_i18n());
+    let (nearest, picked) = (page.tools.nearest, page.tools.picked);
+    let pixels = Signal::derive(move || Some(page.data.test()?.batch_pixels(&nearest.get()?)));
+    let label = Signal::derive(move || {
+        let (locale, index, test) = (i18n.get_locale(), picked.get().unwrap_or(0), page.data.test());
+        let classes = ClassCounts::of(nearest.get().unwrap_or_default().into_iter().filter_map(|i| test.as_ref().map(|t| t.label(i))));
+        td_string!(locale, knn.nearest_alt, k = NEAREST_SHOWN, index = index, classes = classes.text(locale)).to_string()
+    });
+    view! {
+        <Show when=move || nearest.get().is_some()>
+            <p class="caption">{move || td_string!(i18n.get_locale(), knn.nearest, index = picked.get().unwrap_or(0))}</p>
+            <ImageRow pixels columns=NEAREST_SHOWN testid="nearest-images" label />
+        </Show>
+    }
+}
+
 #[component]
 fn NoiseSlider() -> impl IntoView {
-    let page = use_page();
+    let (page, i18n) = (use_page(), use_i18n());
     let corruption = RwSignal::new(Corruption { noise_stddev: 0.3, dropout_rate: 0.0 });
     let result = LocalResource::new(move || {
         let (model, test, index, level) = (page.tools.model(), page.data.test(), page.tools.picked.get(), corruption.get());
@@ -112,15 +133,15 @@ fn NoiseSlider() -> impl IntoView {
                 return None;
             }
             let pixels = test.batch_pixels(&[index]);
-            latent::corrupted(&model.trainer, &pixels, level).await.map_err(|e| page.fail(format!("Could not corrupt test image {index}: {e}"))).ok()
+            latent::corrupted(&model.trainer, &pixels, level).await.map_err(|e| page.fail(Message::CorruptFailed { index, why: e.to_string() })).ok()
         }
     });
     let corrupted = Signal::derive(move || result.get().flatten());
     let pair = Signal::derive(move || corrupted.get().map(|c| [c.seen, c.reconstruction].concat()));
-    let slider = move |label: &'static str, max: f64, testid: &'static str, get: fn(&Corruption) -> f64, set: fn(&mut Corruption, f64)| {
+    let slider = move |label: fn(Locale) -> &'static str, max: f64, testid: &'static str, get: fn(&Corruption) -> f64, set: fn(&mut Corruption, f64)| {
         view! {
             <label class="slider">
-                <span>{label}</span>
+                <span>{move || label(i18n.get_locale())}</span>
                 <input type="range" min="0" max={max.to_string()} step="0.05" data-testid=testid
                     prop:value=move || get(&corruption.get()).to_string()
                     on:input=move |ev| { if let Ok(v) = event_target_value(&ev).parse::<f64>() { corruption.update(|c| set(c, v)) } } />
@@ -130,22 +151,23 @@ fn NoiseSlider() -> impl IntoView {
     };
     view! {
         <div class="tool" data-testid="noise">
-            <h3>"Corrupt it"</h3>
-            {slider("Gaussian noise stddev", MAX_NOISE_STDDEV, "noise-stddev", |c| c.noise_stddev, |c, v| c.noise_stddev = v)}
-            {slider("dropout rate", MAX_DROPOUT_RATE, "dropout-rate", |c| c.dropout_rate, |c, v| c.dropout_rate = v)}
+            <h3>{t!(i18n, explore.corrupt_title)}</h3>
+            {slider(|l| td_string!(l, explore.noise), MAX_NOISE_STDDEV, "noise-stddev", |c| c.noise_stddev, |c, v| c.noise_stddev = v)}
+            {slider(|l| td_string!(l, explore.dropout), MAX_DROPOUT_RATE, "dropout-rate", |c| c.dropout_rate, |c, v| c.dropout_rate = v)}
             <ImageRow pixels=pair columns=2 testid="noise-images"
                 label=Signal::derive(move || {
                     let c = corruption.get();
-                    format!("The picked image with noise stddev {:.2} and dropout rate {:.2}, and the model's reconstruction of it", c.noise_stddev, c.dropout_rate)
+                    let (noise, dropout) = (format!("{:.2}", c.noise_stddev), format!("{:.2}", c.dropout_rate));
+                    td_string!(i18n.get_locale(), explore.corrupt_alt, noise = noise, dropout = dropout).to_string()
                 }) />
-            <p class="caption">"what the model sees, and what it makes of it: try the denoising and dropout models"</p>
+            <p class="caption">{t!(i18n, explore.corrupt_caption)}</p>
         </div>
     }
 }
 
 #[component]
 fn CodeWalk() -> impl IntoView {
-    let page = use_page();
+    let (page, i18n) = (use_page(), use_i18n());
     let picked = page.tools.picked;
     let walk_ends = RwSignal::new((0usize, 1usize));
     let walk = LocalResource::new(move || {
@@ -156,27 +178,27 @@ fn CodeWalk() -> impl IntoView {
                 return None;
             }
             let (a, b) = (test.batch_pixels(&[from]), test.batch_pixels(&[to]));
-            latent::walk(&model.trainer, &a, &b).await.map_err(|e| page.fail(format!("Could not walk between test images {from} and {to}: {e}"))).ok()
+            latent::walk(&model.trainer, &a, &b).await.map_err(|e| page.fail(Message::WalkFailed { from, to, why: e.to_string() })).ok()
         }
     });
     let images = Signal::derive(move || walk.get().flatten());
     view! {
         <div class="tool wide" data-testid="walk">
-            <h3>"Walk from one code to another"</h3>
+            <h3>{t!(i18n, explore.walk_title)}</h3>
             <div class="ends">
-                <ImageNumber label="from test image" value=Signal::derive(move || walk_ends.get().0)
+                <ImageNumber label=Signal::derive(move || t_string!(i18n, explore.walk_from)) value=Signal::derive(move || walk_ends.get().0)
                     on_set=Callback::new(move |v| walk_ends.update(|e| e.0 = v)) testid="walk-from" />
-                <button on:click=move |_| { if let Some(p) = picked.get_untracked() { walk_ends.update(|e| e.0 = p) } }>"use the picked image"</button>
-                <ImageNumber label="to test image" value=Signal::derive(move || walk_ends.get().1)
+                <button on:click=move |_| { if let Some(p) = picked.get_untracked() { walk_ends.update(|e| e.0 = p) } }>{t!(i18n, explore.use_picked)}</button>
+                <ImageNumber label=Signal::derive(move || t_string!(i18n, explore.walk_to)) value=Signal::derive(move || walk_ends.get().1)
                     on_set=Callback::new(move |v| walk_ends.update(|e| e.1 = v)) testid="walk-to" />
-                <button on:click=move |_| { if let Some(p) = picked.get_untracked() { walk_ends.update(|e| e.1 = p) } }>"use the picked image"</button>
+                <button on:click=move |_| { if let Some(p) = picked.get_untracked() { walk_ends.update(|e| e.1 = p) } }>{t!(i18n, explore.use_picked)}</button>
             </div>
             <ImageRow pixels=images columns=WALK_STEPS testid="walk-images"
                 label=Signal::derive(move || {
                     let (from, to) = walk_ends.get();
-                    format!("{WALK_STEPS} images decoded from codes evenly spaced between the codes of test images {from} and {to}")
+                    td_string!(i18n.get_locale(), explore.walk_alt, n = WALK_STEPS, from = from, to = to).to_string()
                 }) />
-            <p class="caption">"the decoder as a generator: every image in between is decoded from a code no image had"</p>
+            <p class="caption">{t!(i18n, explore.walk_caption)}</p>
         </div>
     }
 }
@@ -186,7 +208,7 @@ const BRUSH: f32 = 1.5;
 
 #[component]
 fn DrawingPad() -> impl IntoView {
-    let tools = use_page().tools;
+    let (tools, i18n) = (use_page().tools, use_i18n());
     let drawing = tools.drawing;
     let drawn = Signal::derive(move || tools.drawn.get().flatten());
     let look = tools.look;
@@ -233,10 +255,10 @@ fn DrawingPad() -> impl IntoView {
     let result = Signal::derive(move || drawn.get().map(|d| d.look.reconstruction));
     view! {
         <div class="tool" data-testid="draw">
-            <h3>"Draw your own"</h3>
+            <h3>{t!(i18n, explore.draw_title)}</h3>
             <div class="pad-row">
                 <canvas node_ref=pad class="pad" data-testid="pad" width=IMAGE_SIDE.to_string() height=IMAGE_SIDE.to_string()
-                    role="img" aria-label="Drawing pad, 28 by 28 pixels: draw with the mouse, a finger or a pen"
+                    role="img" aria-label=move || t_string!(i18n, explore.pad_alt)
                     on:pointerdown=move |ev| {
                         pressed.set_value(true);
                         if let Some(canvas) = pad.get_untracked() {
@@ -248,17 +270,20 @@ fn DrawingPad() -> impl IntoView {
                     on:pointerup=move |_| finish()
                     on:pointercancel=move |_| finish()></canvas>
                 <ImageRow pixels=result columns=1 testid="drawn-reconstruction"
-                    label=Signal::derive(move || "The model's reconstruction of your drawing".to_string()) />
+                    label=Signal::derive(move || t_string!(i18n, explore.drawn_alt).to_string()) />
             </div>
             <div class="buttons">
-                <button data-testid="pad-clear" on:click=move |_| { set_pad(vec![0.0; IMAGE_PIXELS]); drawing.set(None); }>"Clear"</button>
-                <button data-testid="pad-copy" on:click=move |_| { if let Some(l) = look.get_untracked().flatten() { set_pad(l.original) } }>"Start from the picked image"</button>
+                <button data-testid="pad-clear" on:click=move |_| { set_pad(vec![0.0; IMAGE_PIXELS]); drawing.set(None); }>{t!(i18n, explore.clear)}</button>
+                <button data-testid="pad-copy" on:click=move |_| { if let Some(l) = look.get_untracked().flatten() { set_pad(l.original) } }>{t!(i18n, explore.from_picked)}</button>
             </div>
             <p class="caption" data-testid="drawn-place" aria-live="polite">
-                {move || match drawn.get() {
-                    None => "Draw a shoe, a shirt or a bag: it is encoded, reconstructed and placed on the map (a red ringed cross).".to_string(),
-                    Some(Drawn { neighbours: Some(n), .. }) => format!("On the map it lands among {n}."),
-                    Some(_) => "Its place on the map shows once the map is there.".to_string(),
+                {move || {
+                    let locale = i18n.get_locale();
+                    match drawn.get() {
+                        None => td_string!(locale, explore.draw_hint).to_string(),
+                        Some(Drawn { neighbours: Some(n), .. }) => td_string!(locale, explore.lands_among, classes = n.text(locale)).to_string(),
+                        Some(_) => td_string!(locale, explore.place_later).to_string(),
+                    }
                 }}
             </p>
         </div>

@@ -2,6 +2,7 @@ use leptos::html::Canvas;
 use leptos::prelude::*;
 
 use crate::charts::image_grid;
+use crate::i18n::{t, td_string, use_i18n};
 use crate::page::{RECONSTRUCTIONS_SHOWN, use_page};
 use crate::state::Phase;
 
@@ -9,7 +10,7 @@ use crate::state::Phase;
 /// ones until those are drawn).
 #[component]
 pub fn ReconstructionPanel() -> impl IntoView {
-    let page = use_page();
+    let (page, i18n) = (use_page(), use_i18n());
     let reconstructions = Signal::derive(move || {
         let ran = page.training.reconstructions.get();
         if page.phase.get() == Phase::Training { ran } else { page.tools.reconstructions.get().flatten().or(ran) }
@@ -26,9 +27,14 @@ pub fn ReconstructionPanel() -> impl IntoView {
             leptos::logging::warn!("reconstructions: {e}");
         }
     });
-    let labels = move || match reconstructions.get() {
-        Some(r) if r.seen.is_some() => vec!["original", "what the model sees", "reconstruction"],
-        _ => vec!["original", "reconstruction"],
+    let labels = move || {
+        let locale = i18n.get_locale();
+        let (original, seen, reconstruction) =
+            (td_string!(locale, reconstructions.original), td_string!(locale, reconstructions.seen), td_string!(locale, reconstructions.reconstruction));
+        match reconstructions.get() {
+            Some(r) if r.seen.is_some() => vec![original, seen, reconstruction],
+            _ => vec![original, reconstruction],
+        }
     };
     view! {
         <div class="reconstructions">
@@ -36,11 +42,11 @@ pub fn ReconstructionPanel() -> impl IntoView {
                 {move || labels().into_iter().map(|l| view! { <span>{l}</span> }).collect_view()}
             </div>
             <canvas node_ref=canvas class="images" data-testid="reconstructions" role="img"
-                aria-label=move || format!("Test images: rows {}", labels().join(", "))></canvas>
+                aria-label=move || td_string!(i18n.get_locale(), reconstructions.alt, rows = labels().join(", "))></canvas>
         </div>
         <Show when=move || reconstructions.get().is_none()>
-            <p class="hint">"Reconstructions of six test images appear after the first epoch."</p>
+            <p class="hint">{t!(i18n, reconstructions.hint)}</p>
         </Show>
-        <button on:click=move |_| page.other_images()>"Other images"</button>
+        <button on:click=move |_| page.other_images()>{t!(i18n, reconstructions.other)}</button>
     }
 }

@@ -2,12 +2,15 @@
 //! the pretrained one, with its history and reconstructions of the same test images.
 
 use leptos::prelude::*;
-use model::{EpochRecord, Experiment};
+use model::neighbours::nearest_neighbour_accuracy;
+use model::{EpochRecord, Experiment, TrainError, read_values};
 
 use super::{Backend, Data, ShownModel};
+use crate::embedding::KNN_ROWS;
 use crate::files;
 use crate::run;
 use crate::settings::Settings;
+use crate::text::Message;
 
 /// One experiment's model as compared: trained here in this session, or the pretrained one.
 #[derive(Clone, Debug, PartialEq)]
@@ -16,6 +19,8 @@ pub struct Compared {
     pub trained_here: bool,
     pub parameters: usize,
     pub history: Vec<EpochRecord>,
+    /// How often the nearest code shares the class (first [`KNN_ROWS`] test images).
+    pub code_accuracy: f64,
     pub originals: Vec<f32>,
     pub outputs: Vec<f32>,
 }
@@ -26,7 +31,7 @@ pub(super) fn comparison_action(
     data: Data,
     backend: RwSignal<Option<Backend>, LocalStorage>,
     trained_here: RwSignal<Vec<ShownModel>, LocalStorage>,
-    notices: RwSignal<Vec<String>>,
+    notices: RwSignal<Vec<Message>>,
 ) -> Action<(), Vec<Compared>> {
     Action::new_local(move |_: &()| {
         let (test, device) = (data.test(), backend.with_untracked(|b| b.as_ref().map(|b| b.device.clone())));
@@ -43,22 +48,30 @@ pub(super) fn comparison_action(
                         .map(|(trainer, record)| (ShownModel { trainer: trainer.into(), record }, false)),
                 };
                 let row = match model {
-                    Ok((ShownModel { trainer, record }, trained_here)) => run::reconstruct(&trainer, &test, &indices)
-                        .await
-                        .map(|r| Compared {
-                            experiment,
-                            trained_here,
-                            parameters: trainer.config().model.parameter_count(),
-                            history: record.history,
-                            originals: r.originals,
-                            outputs: r.outputs,
-                        })
-                        .map_err(|e| e.to_string()),
+                    Ok((ShownModel { trainer, record }, trained_here)) => {
+                        let measured = async {
+                            let r = run::reconstruct(&trainer, &test, &indices).await?;
+                            let known = test.slice(0..KNN_ROWS.min(test.len()));
+                            let codes = read_values([trainer.encode(&known)]).await?.concat();
+                            let dim = trainer.config().model.layer_sizes.last().copied().unwrap_or(1);
+                            let code_accuracy = nearest_neighbour_accuracy(&codes, dim, known.labels(), KNN_ROWS);
+                            Ok::<_, TrainError>(Compared {
+                                experiment,
+                                trained_here,
+                                parameters: trainer.config().model.parameter_count(),
+                                history: record.history,
+                                code_accuracy,
+                                originals: r.originals,
+                                outputs: r.outputs,
+                            })
+                        };
+                        measured.await.map_err(|e| e.to_string())
+                    }
                     Err(e) => Err(e),
                 };
                 match row {
                     Ok(row) => rows.push(row),
-                    Err(e) => notices.update(|n| n.push(format!("The comparison leaves out {experiment}: {e}"))),
+                    Err(e) => notices.update(|n| n.push(Message::ComparisonLeavesOut { experiment, why: e.to_string() })),
                 }
             }
             rows

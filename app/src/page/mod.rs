@@ -24,10 +24,11 @@ use crate::browser;
 use crate::data::{self, Dataset, LoadProgress};
 use crate::settings::Settings;
 use crate::state::Phase;
+use crate::text::Message;
 
 pub use compare::Compared;
 pub use shown::{NotShown, Shown, ShownModel, Wanted};
-pub use tools::{Drawn, Tools};
+pub use tools::{Drawn, NEAREST_SHOWN, Tools};
 pub use training::Training;
 
 /// The test images whose reconstructions are shown, unless the URL picks others.
@@ -84,14 +85,14 @@ pub struct Backend {
 pub struct Page {
     pub settings: RwSignal<Settings>,
     pub phase: RwSignal<Phase>,
-    pub notices: RwSignal<Vec<String>>,
-    pub error: RwSignal<Option<String>>,
+    pub notices: RwSignal<Vec<Message>>,
+    pub error: RwSignal<Option<Message>>,
     pub data: Data,
     pub backend: RwSignal<Option<Backend>, LocalStorage>,
     pub training: Training,
     pub shown: RwSignal<Option<Shown>, LocalStorage>,
     /// Showing a model not trained in this run: pretrained, or weights from a file.
-    showing: Action<Wanted, Result<(ShownModel, String), NotShown>>,
+    showing: Action<Wanted, Result<(ShownModel, Message), NotShown>>,
     show_request: StoredValue<Option<ActionAbortHandle>, LocalStorage>,
     /// A software adapter still to be timed against the CPU.
     pending_race: StoredValue<Option<Race>, LocalStorage>,
@@ -110,7 +111,7 @@ impl Page {
         let pairs = browser::query_pairs();
         let (settings, warnings) = Settings::from_query(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         let settings = RwSignal::new(settings);
-        let notices = RwSignal::new(warnings);
+        let notices = RwSignal::new(warnings.into_iter().map(Message::UrlIgnored).collect());
         let data = Data::new();
         let shown = RwSignal::new_local(None);
         let backend = RwSignal::new_local(None);
@@ -158,7 +159,7 @@ impl Page {
     async fn settle(self, race: Race) {
         let (device, mut info) = race.run().await;
         if info.kind == BackendKind::WebGpu && self.is_training() {
-            info.why.push_str("; the run under way stays on the CPU: reload to train on the GPU");
+            info.why = Message::StaysOnCpu(Box::new(info.why));
             let device = self.backend.with_untracked(|b| b.as_ref().map(|b| b.device.clone())).unwrap_or_else(Device::flex);
             info.kind = BackendKind::Cpu;
             return self.backend.set(Some(Backend { device, info }));
@@ -215,17 +216,15 @@ impl Page {
     }
 
     /// Shows `message` in the error banner.
-    pub fn fail(&self, message: impl Into<String>) {
-        self.error.set(Some(message.into()));
+    pub fn fail(&self, message: Message) {
+        self.error.set(Some(message));
     }
 
-    /// Adds a line to the notices; `replacing` drops earlier lines that start with it.
-    pub fn notify(&self, line: String, replacing: Option<&str>) {
+    /// Adds a line to the notices, replacing an earlier one of its kind.
+    pub fn notify(&self, message: Message) {
         self.notices.update(|n| {
-            if let Some(prefix) = replacing {
-                n.retain(|l| !l.starts_with(prefix));
-            }
-            n.push(line);
+            n.retain(|earlier| !message.replaces(earlier));
+            n.push(message);
         });
     }
 
@@ -247,7 +246,7 @@ impl Page {
     /// Copies a link to this view and says so.
     pub fn copy_link(self) {
         if let Some(href) = browser::copy_address() {
-            self.notify(format!("Link copied: {href}"), Some("Link copied"));
+            self.notify(Message::LinkCopied { href });
         }
     }
 

@@ -14,11 +14,12 @@ use crate::figures::RunFigures;
 use crate::files;
 use crate::run;
 use crate::settings::Settings;
+use crate::text::Message;
 
 /// What the page says it shows, and the model itself (none while a run trains it).
 #[derive(Clone)]
 pub struct Shown {
-    pub note: String,
+    pub note: Message,
     pub model: Option<ShownModel>,
 }
 
@@ -48,36 +49,33 @@ pub enum Wanted {
 #[derive(Clone)]
 pub enum NotShown {
     /// The site ships no usable pretrained model for the experiment: nothing is shown.
-    NoPretrained(String),
+    NoPretrained(Message),
     /// The file could not be read as weights: what was shown stays.
-    Unreadable(String),
+    Unreadable(Message),
 }
 
 /// Loads what is wanted, on the page's device; the latest request's result is kept.
-pub(super) fn showing_action(backend: RwSignal<Option<Backend>, LocalStorage>) -> Action<Wanted, Result<(ShownModel, String), NotShown>> {
+pub(super) fn showing_action(backend: RwSignal<Option<Backend>, LocalStorage>) -> Action<Wanted, Result<(ShownModel, Message), NotShown>> {
     Action::new_local(move |wanted: &Wanted| {
         let wanted = wanted.clone();
         async move {
-            let Some(Backend { device, info }) = backend.get_untracked() else { return Err(NotShown::Unreadable("The page is still starting.".into())) };
+            let Some(Backend { device, info }) = backend.get_untracked() else { return Err(NotShown::Unreadable(Message::StillStarting)) };
             match wanted {
                 Wanted::Pretrained(experiment) => {
                     let (trainer, record) = files::pretrained_model(experiment, &device)
                         .await
-                        .map_err(|e| NotShown::NoPretrained(format!("No pretrained {experiment} model to show ({e}). Press Train to train one.")))?;
-                    let note = format!(
-                        "Pretrained: {experiment}, {} epochs, seed {} (trained with {}). Press Train to train it from scratch here.",
-                        record.epochs, record.seed, record.source
-                    );
+                        .map_err(|e| NotShown::NoPretrained(Message::NoPretrained { experiment, why: e.to_string() }))?;
+                    let note = Message::Pretrained { experiment, epochs: record.epochs, seed: record.seed, source: record.source.clone() };
                     Ok((ShownModel { trainer: Rc::new(trainer), record }, note))
                 }
                 Wanted::File(file, settings) => {
                     let (name, experiment) = (file.name(), settings.experiment);
-                    let failed = |e: String| NotShown::Unreadable(format!("Could not load {name} as {experiment} weights: {e}. Nothing was changed."));
+                    let failed = |why: String| NotShown::Unreadable(Message::Unreadable { experiment, name: name.clone(), why });
                     let bytes = browser::read_file(&file).await.map_err(failed)?;
                     let config = run::training_config(&settings, info.kind);
                     let trainer = Trainer::from_weights(config, &bytes, 0, &device).map_err(|e| failed(e.to_string()))?;
                     let record = RunRecord::of(&trainer, experiment, format!("weights loaded from {name}"), Vec::new());
-                    Ok((ShownModel { trainer: Rc::new(trainer), record }, format!("Loaded {experiment} weights from {name}.")))
+                    Ok((ShownModel { trainer: Rc::new(trainer), record }, Message::Loaded { experiment, name }))
                 }
             }
         }
@@ -132,7 +130,7 @@ impl Page {
                     self.shown.set(None);
                     self.training.figures.set(RunFigures::default());
                     self.training.reconstructions.set(None);
-                    self.notify(message, None);
+                    self.notify(message);
                 }
                 Err(NotShown::Unreadable(message)) => self.fail(message),
             }
@@ -140,7 +138,7 @@ impl Page {
     }
 
     /// Shows `model`: its history; its reconstructions and map follow from it.
-    fn show(self, model: ShownModel, note: String) {
+    fn show(self, model: ShownModel, note: Message) {
         self.training.figures.set(RunFigures::of_history(model.record.history.clone()));
         self.training.reconstructions.set(None);
         self.error.set(None);
@@ -159,7 +157,7 @@ impl Page {
             let saved = trainer.weights(&record).await.map_err(|e| e.to_string());
             let name = format!("{}.safetensors", record.experiment);
             if let Err(e) = saved.and_then(|bytes| browser::download(&name, &bytes, "application/octet-stream")) {
-                self.fail(format!("Could not save the weights: {e}"));
+                self.fail(Message::SaveWeightsFailed { why: e.to_string() });
             }
         });
     }
@@ -169,7 +167,7 @@ impl Page {
         let Some(ShownModel { record, .. }) = self.shown_model() else { return };
         let json = serde_json::to_string_pretty(&record).unwrap_or_default();
         if let Err(e) = browser::download(&format!("{}-history.json", record.experiment), json.as_bytes(), "application/json") {
-            self.fail(format!("Could not save the history: {e}"));
+            self.fail(Message::SaveHistoryFailed { why: e.to_string() });
         }
     }
 }

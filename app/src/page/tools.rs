@@ -6,15 +6,19 @@
 use std::rc::Rc;
 
 use leptos::prelude::*;
-use model::data::LabeledImages;
+use model::data::{IMAGE_PIXELS, LabeledImages};
+use model::embedding::pca_projection;
 use model::latent::place_on_map;
+use model::neighbours::{nearest_neighbour_accuracy, nearest_to};
 
 use super::{Data, Shown, ShownModel, sample_of};
-use crate::settings::Settings;
-use crate::embedding::{self, MapState, Mapper};
+use crate::browser;
+use crate::embedding::{self, KNN_ROWS, MapState, Mapper, PixelLessons};
+use crate::settings::{DEFAULT_PERPLEXITY, MapMethod, Settings};
 use crate::events::Reconstructions;
 use crate::latent::{self, Look};
 use crate::run;
+use crate::text::{ClassCounts, Message};
 
 /// The test codes of the shown model: `dim` values per test image.
 pub struct Codes {
@@ -22,12 +26,23 @@ pub struct Codes {
     pub dim: usize,
 }
 
+/// What the shown model's codes answer of the map's questions: their PCA map, and how often
+/// an image's nearest code (of the first [`KNN_ROWS`] test images) shares its class.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CodeLessons {
+    pub pca: MapState,
+    pub accuracy: f64,
+}
+
+/// Test images shown as the picked one's nearest in code space.
+pub const NEAREST_SHOWN: usize = 8;
+
 /// What the visitor's drawing became.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Drawn {
     pub look: Look,
-    /// "Sneaker (7), Sandal (3)", once the map is there.
-    pub neighbours: Option<String>,
+    /// The classes it lands among, once the map is there.
+    pub neighbours: Option<ClassCounts>,
     /// Where it lands on the map (map coordinates), once the map is there.
     pub at: Option<(f32, f32)>,
 }
@@ -41,14 +56,15 @@ pub(super) struct Inputs {
     model_key: Memo<Option<usize>>,
     /// The test images whose reconstructions are shown.
     sample: Memo<Vec<usize>>,
-    error: RwSignal<Option<String>>,
+    settings: RwSignal<Settings>,
+    error: RwSignal<Option<Message>>,
 }
 
 impl Inputs {
-    pub(super) fn new(shown: RwSignal<Option<Shown>, LocalStorage>, data: Data, settings: RwSignal<Settings>, error: RwSignal<Option<String>>) -> Self {
+    pub(super) fn new(shown: RwSignal<Option<Shown>, LocalStorage>, data: Data, settings: RwSignal<Settings>, error: RwSignal<Option<Message>>) -> Self {
         let model_key = Memo::new(move |_| shown.with(|s| s.as_ref().and_then(|s| s.model.as_ref()).map(|m| Rc::as_ptr(&m.trainer) as usize)));
         let sample = Memo::new(move |_| settings.with(sample_of));
-        Self { shown, data, model_key, sample, error }
+        Self { shown, data, model_key, sample, settings, error }
     }
 
     /// The shown model (tracked by identity).
@@ -61,7 +77,7 @@ impl Inputs {
         self.data.test()
     }
 
-    fn fail(&self, message: String) {
+    fn fail(&self, message: Message) {
         self.error.set(Some(message));
     }
 }
@@ -73,8 +89,17 @@ pub struct Tools {
     pub picked: RwSignal<Option<usize>>,
     /// The visitor's drawing, once a stroke ends.
     pub drawing: RwSignal<Option<Vec<f32>>>,
+    /// The t-SNE map (shipped, or computed here at the settings' perplexity).
     pub map: RwSignal<Option<MapState>>,
     mapper: StoredValue<Mapper, LocalStorage>,
+    /// The raw pixels' lessons, computed once in a worker of their own.
+    pub pixels: RwSignal<Option<PixelLessons>>,
+    pixel_worker: StoredValue<Mapper, LocalStorage>,
+    pub code_lessons: LocalResource<Option<CodeLessons>>,
+    /// The map the settings ask for.
+    pub shown_map: Memo<Option<MapState>>,
+    /// The picked image's nearest test images in code space, nearest first.
+    pub nearest: Memo<Option<Vec<usize>>>,
     pub reconstructions: LocalResource<Option<Reconstructions>>,
     pub codes: LocalResource<Option<Rc<Codes>>>,
     pub look: LocalResource<Option<Look>>,
@@ -90,29 +115,19 @@ impl Tools {
             let (model, test, indices) = (page.model(), page.test(), page.sample.get());
             async move {
                 let (model, test) = (model?, test?);
-                run::reconstruct(&model.trainer, &test, &indices).await.map_err(|e| page.fail(format!("Could not draw reconstructions: {e}"))).ok()
+                run::reconstruct(&model.trainer, &test, &indices).await.map_err(|e| page.fail(Message::ReconstructFailed { why: e.to_string() })).ok()
             }
         });
-        // Encoding the 10,000 test images takes a while on the CPU: only when there is no
-        // shipped map, or a drawing to place.
-        let codes_needed = Memo::new(move |_| {
-            let shipped = match (page.model(), page.test()) {
-                (Some(model), Some(test)) => ships_map(&model, test.len()),
-                _ => false,
-            };
-            !shipped || drawing.with(Option::is_some)
-        });
+        // The codes answer the map's questions (PCA, nearest images, k-NN accuracy) and place
+        // drawings, so they are read for every shown model, a chunk at a time.
         let codes = LocalResource::new(move || {
-            let (model, test, needed) = (page.model(), page.test(), codes_needed.get());
+            let (model, test) = (page.model(), page.test());
             async move {
                 let (model, test) = (model?, test?);
-                if !needed {
-                    return None;
-                }
                 match embedding::codes(&model.trainer, &test).await {
                     Ok((values, dim)) => Some(Rc::new(Codes { values, dim })),
                     Err(e) => {
-                        page.fail(format!("Could not draw the map: could not encode the test images: {e}"));
+                        page.fail(Message::EncodeFailed { why: e.to_string() });
                         None
                     }
                 }
@@ -126,15 +141,39 @@ impl Tools {
                     return None;
                 }
                 let pixels = test.batch_pixels(&[index]);
-                latent::look(&model.trainer, pixels).await.map_err(|e| page.fail(format!("Could not encode test image {index}: {e}"))).ok()
+                latent::look(&model.trainer, pixels).await.map_err(|e| page.fail(Message::LookFailed { index, why: e.to_string() })).ok()
             }
         });
-        let finished_map = Memo::new(move |_| map.with(|m| m.as_ref().filter(|m| m.done).map(|m| m.points.clone())));
+        let pixels = RwSignal::new(None::<PixelLessons>);
+        // Each a fraction of a second on the page's thread: two tasks, so neither is long.
+        let code_lessons = LocalResource::new(move || {
+            let test = page.test();
+            async move {
+                let (codes, test) = (codes.await?, test?);
+                let started = browser::now();
+                let pca = pca_projection(&codes.values, codes.dim);
+                let seconds = (browser::now() - started) / 1e3;
+                browser::sleep(0).await;
+                let accuracy = nearest_neighbour_accuracy(&codes.values, codes.dim, test.labels(), KNN_ROWS);
+                Some(CodeLessons { pca: MapState::finished(MapMethod::PcaCodes, pca, seconds), accuracy })
+            }
+        });
+        let method = Memo::new(move |_| page.settings.with(|s| s.map));
+        let shown_map = Memo::new(move |_| match method.get() {
+            MapMethod::Tsne => map.get(),
+            MapMethod::PcaCodes => code_lessons.get().flatten().map(|l| l.pca),
+            MapMethod::PcaPixels => pixels.get().map(|p| p.map),
+        });
+        let nearest = Memo::new(move |_| {
+            let (codes, index) = (codes.get().flatten()?, picked.get()?);
+            (index < codes.values.len() / codes.dim.max(1)).then(|| nearest_to(&codes.values, codes.dim, index, NEAREST_SHOWN))
+        });
+        let finished_map = Memo::new(move |_| shown_map.with(|m| m.as_ref().filter(|m| m.done).map(|m| m.points.clone())));
         let drawn = LocalResource::new(move || {
             let (model, test, pixels, points) = (page.model(), page.test(), drawing.get(), finished_map.get());
             async move {
                 let (model, test, pixels) = (model?, test?, pixels?);
-                let look = latent::look(&model.trainer, pixels).await.map_err(|e| page.fail(format!("Could not encode your drawing: {e}"))).ok()?;
+                let look = latent::look(&model.trainer, pixels).await.map_err(|e| page.fail(Message::DrawingFailed { why: e.to_string() })).ok()?;
                 let placement = match points {
                     Some(points) => codes.await.and_then(|codes| place_on_map(&codes.values, codes.dim, &points, &look.code, 10)),
                     None => None,
@@ -144,7 +183,22 @@ impl Tools {
                 Some(Drawn { look, neighbours, at })
             }
         });
-        Self { inputs: page, picked, drawing, map, mapper: StoredValue::new_local(Mapper::default()), reconstructions, codes, look, drawn }
+        Self {
+            inputs: page,
+            picked,
+            drawing,
+            map,
+            mapper: StoredValue::new_local(Mapper::default()),
+            pixels,
+            pixel_worker: StoredValue::new_local(Mapper::default()),
+            code_lessons,
+            shown_map,
+            nearest,
+            reconstructions,
+            codes,
+            look,
+            drawn,
+        }
     }
 
     /// The shown model to explore, tracked by identity.
@@ -156,22 +210,43 @@ impl Tools {
     /// the worker (the outside world, hence effects).
     pub(super) fn follow_shown_model(self) {
         let page = self.inputs;
+        let perplexity = Memo::new(move |_| page.settings.with(|s| s.perplexity));
+        let tsne_wanted = Memo::new(move |_| page.settings.with(|s| s.map == MapMethod::Tsne));
+        // The shipped map was made at the default perplexity; another one is computed here.
         Effect::new(move |_| {
-            let model = page.model();
+            let (model, perplexity) = (page.model(), perplexity.get());
             self.mapper.with_value(Mapper::stop);
             let test_len = page.test().map_or(0, |t| t.len());
-            self.map.set(model.and_then(|m| shipped_map(&m, test_len)));
+            let shipped = model.filter(|_| perplexity == DEFAULT_PERPLEXITY).and_then(|m| shipped_map(&m, test_len));
+            self.map.set(shipped);
         });
+        // t-SNE runs only while it is the map asked for; switching back resumes what is missing.
         Effect::new(move |_| {
             let Some(codes) = self.codes.get().flatten() else { return };
-            if self.map.with_untracked(|m| m.as_ref().is_some_and(|m| m.precomputed)) {
+            let perplexity = perplexity.get();
+            if !tsne_wanted.get() || self.map.with_untracked(|m| m.as_ref().is_some_and(|m| m.done && m.perplexity == perplexity)) {
                 return;
             }
             let map = self.map;
             self.mapper.with_value(|mapper| {
-                mapper.map(&codes.values, codes.dim, move |update| match update {
+                mapper.map(&codes.values, codes.dim, perplexity, move |update| match update {
                     Ok(state) => map.set(Some(state)),
-                    Err(e) => page.fail(format!("The map of the codes failed: {e}")),
+                    Err(why) => page.fail(Message::MapFailed { why }),
+                })
+            });
+        });
+        // The raw pixels' lessons need no model: once per page, off the page's thread.
+        Effect::new(move |_| {
+            let Some(test) = page.test() else { return };
+            if self.pixels.with_untracked(Option::is_some) {
+                return;
+            }
+            let all: Vec<usize> = (0..test.len()).collect();
+            let pixels = self.pixels;
+            self.pixel_worker.with_value(|worker| {
+                worker.pixel_lessons(&test.batch_pixels(&all), IMAGE_PIXELS, test.labels(), move |result| match result {
+                    Ok(lessons) => pixels.set(Some(lessons)),
+                    Err(why) => page.fail(Message::LessonsFailed { why }),
                 })
             });
         });
@@ -181,6 +256,8 @@ impl Tools {
 /// The map computed when the model was trained, if its record has one for these test images.
 fn shipped_map(model: &ShownModel, test_len: usize) -> Option<MapState> {
     ships_map(model, test_len).then(|| MapState {
+        method: MapMethod::Tsne,
+        perplexity: DEFAULT_PERPLEXITY,
         points: model.record.map.clone(),
         iteration: 1000,
         total: 1000,
@@ -195,13 +272,7 @@ fn ships_map(model: &ShownModel, test_len: usize) -> bool {
     test_len > 0 && model.record.map.len() == 2 * test_len
 }
 
-/// "Sneaker (7), Sandal (3)": the classes of test images `indices`, most frequent first.
-fn classes_of(indices: &[usize], test: &LabeledImages) -> String {
-    let mut counts = [0usize; 10];
-    for &i in indices.iter().filter(|&&i| i < test.len()) {
-        counts[usize::from(test.label(i)) % 10] += 1;
-    }
-    let mut classes: Vec<(usize, usize)> = counts.into_iter().enumerate().filter(|&(_, n)| n > 0).collect();
-    classes.sort_by(|a, b| b.1.cmp(&a.1));
-    classes.iter().map(|&(class, n)| format!("{} ({n})", model::data::CLASS_NAMES[class])).collect::<Vec<_>>().join(", ")
+/// The classes of test images `indices`, most frequent first.
+fn classes_of(indices: &[usize], test: &LabeledImages) -> ClassCounts {
+    ClassCounts::of(indices.iter().filter(|&&i| i < test.len()).map(|&i| test.label(i)))
 }

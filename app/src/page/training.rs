@@ -7,13 +7,16 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use model::burn::prelude::Device;
 use model::weights::RunRecord;
-use model::{TrainError, Trainer};
+use model::{Experiment, TrainError, Trainer};
 
 use super::{Backend, Page, Shown, ShownModel};
 use crate::backend::{BackendInfo, BackendKind};
-use crate::figures::{self, FinishedRun, RunFigures};
+use crate::figures::{FinishedRun, RunFigures};
+use crate::files;
 use crate::run::{self, Command, Reconstructions, Run, RunControl, RunEvent};
+use crate::settings::Settings;
 use crate::state::Phase;
+use crate::text::{Message, RunError};
 
 /// The run being trained (or last trained), and the models trained here.
 #[derive(Clone, Copy)]
@@ -49,22 +52,61 @@ impl Training {
 }
 
 impl Page {
-    /// Trains the settings' experiment from scratch on the page's backend.
+    /// Trains the settings' experiment on the page's backend: from fresh weights, or for
+    /// denoising and dropout with `from=tied`, from the tied model's, as the chapter does.
     pub fn train(self) {
         if self.is_training() {
             return;
         }
         let Some(Backend { device, info }) = self.backend.get_untracked() else { return };
         let settings = self.settings.get_untracked();
-        let trainer = match Trainer::new(run::training_config(&settings, info.kind), &device) {
-            Ok(trainer) => trainer,
-            Err(e) => return self.fail(format!("Cannot train with these settings: {e}")),
+        let config = run::training_config(&settings, info.kind);
+        if !(settings.from_tied && settings.experiment.builds_on_tied()) {
+            match Trainer::new(config, &device) {
+                Ok(trainer) => self.run(trainer, settings, info, None),
+                Err(e) => self.fail(Message::SettingsRejected { why: e.to_string() }),
+            }
+            return;
+        }
+        spawn_local(async move {
+            let (bytes, source) = match self.tied_weights(&device).await {
+                Ok(tied) => tied,
+                Err(message) => return self.fail(message),
+            };
+            match Trainer::from_weights(config, &bytes, 0, &device) {
+                Ok(trainer) if !self.is_training() => self.run(trainer, settings, info, Some(source)),
+                Ok(_) => {}
+                Err(e) => self.fail(Message::SettingsRejected { why: e.to_string() }),
+            }
+        });
+    }
+
+    /// The tied model's weights and where they come from: the one trained here, else the
+    /// pretrained one.
+    async fn tied_weights(self, device: &Device) -> Result<(Vec<u8>, String), Message> {
+        let here = self.training.trained_here.with_untracked(|runs| runs.iter().find(|m| m.record.experiment == Experiment::Tied).cloned());
+        let (trainer, record) = match here {
+            Some(model) => (model.trainer, model.record),
+            None => {
+                let (trainer, record) = files::pretrained_model(Experiment::Tied, device).await.map_err(|_| Message::NoTiedModel)?;
+                (Rc::new(trainer), record)
+            }
         };
+        let bytes = trainer.weights(&record).await.map_err(|_| Message::NoTiedModel)?;
+        let source = format!("{}, {} epochs, seed {}", record.source, record.epochs, record.seed);
+        Ok((bytes, source))
+    }
+
+    fn run(self, trainer: Trainer, settings: Settings, info: BackendInfo, started_from: Option<String>) {
         let control = RunControl::new();
         let training = self.training;
         training.control.set_value(Some(control.clone()));
         self.cancel_showing();
-        self.shown.set(Some(Shown { note: format!("Training {} from scratch here.", settings.experiment), model: None }));
+        let note = match &started_from {
+            Some(source) => Message::TrainingFromTied { experiment: settings.experiment, source: source.clone() },
+            None => Message::TrainingFresh(settings.experiment),
+        };
+        self.shown.set(Some(Shown { note, model: None }));
         self.comparison.value().set(None);
         training.figures.set(RunFigures::default());
         training.reconstructions.set(None);
@@ -80,7 +122,7 @@ impl Page {
             };
             let dataset = self.data.dataset;
             let result = run.train(&settings, move || dataset.get_untracked(), move || self.sample(), emit).await;
-            self.finish(run.into_trainer(), settings.experiment, result);
+            self.finish(run.into_trainer(), settings.experiment, started_from, result);
         });
     }
 
@@ -90,8 +132,8 @@ impl Page {
         match event {
             RunEvent::Reconstructions(r) => self.training.reconstructions.set(Some(r)),
             RunEvent::MovedToCpu { kept, why } => {
-                let note = figures::moved_to_cpu_message(&why, kept);
-                self.notify(format!("{note}."), None);
+                let note = Message::MovedToCpu { why, kept };
+                self.notify(Message::Sentence(Box::new(note.clone())));
                 self.backend.set(Some(Backend { device: Device::flex(), info: BackendInfo { kind: BackendKind::Cpu, why: note } }));
                 report_every.set(run::report_every(BackendKind::Cpu));
             }
@@ -100,14 +142,14 @@ impl Page {
     }
 
     /// Shows what the run trained (if it finished an epoch) and says how it ended.
-    fn finish(self, trainer: Trainer, experiment: model::Experiment, result: Result<(), TrainError>) {
+    fn finish(self, trainer: Trainer, experiment: Experiment, started_from: Option<String>, result: Result<(), TrainError>) {
         let history = self.training.figures.with_untracked(|f| f.history.clone());
         if history.is_empty() {
             // A run that ended before its first epoch has nothing worth showing or saving.
             self.shown.set(None);
         } else {
-            let record = RunRecord::of(&trainer, experiment, "trained in the browser".into(), history.clone());
-            let note = format!("Trained here: {} ({} epochs, seed {}).", record.experiment, record.epochs, record.seed);
+            let record = RunRecord { started_from: started_from.clone(), ..RunRecord::of(&trainer, experiment, "trained in the browser".into(), history.clone()) };
+            let note = Message::TrainedHere { experiment, epochs: record.epochs, seed: record.seed, from_tied: started_from };
             let model = ShownModel { trainer: Rc::new(trainer), record };
             self.training.trained_here.update(|runs| {
                 runs.retain(|m| m.record.experiment != experiment);
@@ -118,7 +160,7 @@ impl Page {
         match result {
             Ok(()) | Err(TrainError::Stopped) => self.phase.set(Phase::Done),
             Err(e) => {
-                self.fail(figures::failure_message(&e, history.len()));
+                self.fail(Message::RunFailed { error: RunError::of(&e), epochs_done: history.len() });
                 self.phase.set(Phase::Error);
             }
         }

@@ -7,9 +7,9 @@ use proptest::test_runner::Config;
 
 use super::*;
 
-const KEYS: [&str; 13] = [
+const KEYS: [&str; 17] = [
     "experiment", "epochs", "batch", "lr", "seed", "noise", "dropout", "train_limit", "backend", "autostart", "hide",
-    "images", "palette",
+    "images", "palette", "lang", "from", "map", "perplexity",
 ];
 
 /// `default` cases unless `PROPTEST_CASES` says otherwise.
@@ -54,7 +54,8 @@ fn list() -> impl Strategy<Value = String> {
 fn word() -> impl Strategy<Value = String> {
     prop::sample::select(vec![
         "stacked", "TIED", " denoising ", "Dropout", "convolutional", "webgpu", "gpu", "CPU", "auto", "tpu", "1", "0",
-        "true", "yes", "no", "maybe", "chapter", "safe", "SAFE",
+        "true", "yes", "no", "maybe", "chapter", "safe", "SAFE", "zh", "EN", "fr", "tied", "scratch", "tsne", "PCA",
+        "pixels", "umap",
     ])
     .prop_map(String::from)
 }
@@ -75,6 +76,7 @@ fn in_bounds(s: &Settings) -> Result<(), TestCaseError> {
     prop_assert!((0.0..=MAX_NOISE_STDDEV).contains(&s.noise_stddev));
     prop_assert!((0.0..=MAX_DROPOUT_RATE).contains(&s.dropout_rate));
     prop_assert!(s.train_limit.is_none_or(|limit| limit >= 1));
+    prop_assert!((MIN_PERPLEXITY..=MAX_PERPLEXITY).contains(&s.perplexity), "{}", s.perplexity);
     if let Some(images) = &s.images {
         prop_assert!((1..=6).contains(&images.len()) && images.iter().all(|&i| i < TEST_IMAGES), "{images:?}");
     }

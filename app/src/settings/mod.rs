@@ -1,7 +1,12 @@
 //! What a run is set up with, and reading it from the URL (for course sites that link to a
 //! ready configuration). Pure: tested natively.
 
+use std::str::FromStr;
+
 use model::{DEFAULT_DROPOUT_RATE, DEFAULT_NOISE_STDDEV, Experiment, TrainingConfig};
+
+use crate::i18n::Locale;
+use leptos_i18n::Locale as _;
 
 /// Which backend to train on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,6 +36,61 @@ pub struct Settings {
     pub images: Option<Vec<usize>>,
     /// Class colours on the map.
     pub palette: Palette,
+    /// The page's language when the visitor or the link chose one; None: the browser's.
+    pub lang: Option<Locale>,
+    /// Denoising and dropout start from the tied model shown, as the chapter does.
+    pub from_tied: bool,
+    /// What the map shows.
+    pub map: MapMethod,
+    /// t-SNE's perplexity.
+    pub perplexity: f32,
+}
+
+/// How the map places the test images.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MapMethod {
+    /// t-SNE of the codes (the chapter's map).
+    Tsne,
+    /// The codes' first two principal components.
+    PcaCodes,
+    /// The raw pixels' first two principal components: no model at all.
+    PcaPixels,
+}
+
+impl MapMethod {
+    pub const ALL: [MapMethod; 3] = [Self::Tsne, Self::PcaCodes, Self::PcaPixels];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Tsne => "tsne",
+            Self::PcaCodes => "pca",
+            Self::PcaPixels => "pixels",
+        }
+    }
+}
+
+/// A URL parameter that was not used, and why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Warning {
+    pub key: String,
+    pub value: String,
+    pub problem: Problem,
+}
+
+/// What a URL parameter's value should have been.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Problem {
+    Experiment,
+    WholeNumber { min: usize, max: usize },
+    AtLeast { min: usize },
+    /// A number from `min` to `max`, ends included.
+    Number { min: f64, max: f64 },
+    /// A number above `min`, at most `max`.
+    Above { min: f64, max: f64 },
+    Seed,
+    OneOf(&'static [&'static str]),
+    Panels { unknown: String, known: Vec<&'static str> },
+    Images { max: usize },
 }
 
 /// Colours for the ten classes.
@@ -103,9 +163,18 @@ impl Default for Settings {
             hide: Vec::new(),
             images: None,
             palette: Palette::Chapter,
+            lang: None,
+            from_tied: false,
+            map: MapMethod::Tsne,
+            perplexity: DEFAULT_PERPLEXITY,
         }
     }
 }
+
+/// scikit-learn's, and the shipped maps'.
+pub const DEFAULT_PERPLEXITY: f32 = 30.0;
+pub const MIN_PERPLEXITY: f32 = 5.0;
+pub const MAX_PERPLEXITY: f32 = 100.0;
 
 /// Bounds the page accepts; the controls use the same ones.
 pub const MAX_EPOCHS: usize = 100;
@@ -116,17 +185,17 @@ pub const MAX_DROPOUT_RATE: f64 = 0.95;
 
 impl Settings {
     /// Settings from URL query pairs; each bad value falls back to its default with a warning.
-    pub fn from_query<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> (Self, Vec<String>) {
+    pub fn from_query<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> (Self, Vec<Warning>) {
         let mut settings = Self::default();
         let mut warnings = Vec::new();
         for (key, value) in pairs {
             let value = value.trim();
             let result = match key {
-                "experiment" => value.parse().map(|e| settings.experiment = e).map_err(|e| e.to_string()),
+                "experiment" => value.parse().map(|e| settings.experiment = e).map_err(|_| Problem::Experiment),
                 "epochs" => number(value, 1, MAX_EPOCHS).map(|v| settings.epochs = v),
                 "batch" => number(value, 1, MAX_BATCH).map(|v| settings.batch_size = v),
                 "lr" => real(value, 0.0, MAX_LEARNING_RATE, false).map(|v| settings.learning_rate = v),
-                "seed" => value.parse().map(|v| settings.seed = v).map_err(|_| "expected a whole number".into()),
+                "seed" => value.parse().map(|v| settings.seed = v).map_err(|_| Problem::Seed),
                 "noise" => real(value, 0.0, MAX_NOISE_STDDEV, true).map(|v| settings.noise_stddev = v),
                 "dropout" => real(value, 0.0, MAX_DROPOUT_RATE, true).map(|v| settings.dropout_rate = v),
                 "train_limit" => number(value, 1, usize::MAX).map(|v| settings.train_limit = Some(v)),
@@ -134,24 +203,38 @@ impl Settings {
                     "webgpu" | "gpu" => Ok(settings.backend = BackendChoice::WebGpu),
                     "cpu" => Ok(settings.backend = BackendChoice::Cpu),
                     "auto" => Ok(settings.backend = BackendChoice::Auto),
-                    _ => Err("expected webgpu, cpu or auto".into()),
+                    _ => Err(Problem::OneOf(&["webgpu", "cpu", "auto"])),
                 },
                 "autostart" => match value {
                     "1" | "true" | "yes" => Ok(settings.autostart = true),
                     "0" | "false" | "no" => Ok(settings.autostart = false),
-                    _ => Err("expected 1 or 0".into()),
+                    _ => Err(Problem::OneOf(&["1", "0"])),
                 },
                 "hide" => panels(value).map(|v| settings.hide = v),
                 "images" => image_list(value).map(|v| settings.images = Some(v)),
                 "palette" => match value.to_ascii_lowercase().as_str() {
                     "chapter" => Ok(settings.palette = Palette::Chapter),
                     "safe" => Ok(settings.palette = Palette::ColorBlindSafe),
-                    _ => Err("expected chapter or safe".into()),
+                    _ => Err(Problem::OneOf(&["chapter", "safe"])),
                 },
+                "lang" => Locale::from_str(&value.to_ascii_lowercase()).map(|l| settings.lang = Some(l)).map_err(|_| Problem::OneOf(&["zh", "en"])),
+                "from" => match value.to_ascii_lowercase().as_str() {
+                    "tied" => Ok(settings.from_tied = true),
+                    "scratch" => Ok(settings.from_tied = false),
+                    _ => Err(Problem::OneOf(&["tied", "scratch"])),
+                },
+                "map" => MapMethod::ALL
+                    .into_iter()
+                    .find(|m| m.name() == value.to_ascii_lowercase())
+                    .map(|m| settings.map = m)
+                    .ok_or(Problem::OneOf(&["tsne", "pca", "pixels"])),
+                // Checked as f64, kept as the f32 the string spells, so links round-trip.
+                "perplexity" => real(value, f64::from(MIN_PERPLEXITY), f64::from(MAX_PERPLEXITY), true)
+                    .map(|_| settings.perplexity = value.parse().unwrap_or(DEFAULT_PERPLEXITY)),
                 _ => continue,
             };
-            if let Err(why) = result {
-                warnings.push(format!("URL parameter {key}={value:?} ignored: {why}; using the default."));
+            if let Err(problem) = result {
+                warnings.push(Warning { key: key.to_string(), value: value.to_string(), problem });
             }
         }
         (settings, warnings)
@@ -189,6 +272,12 @@ impl Settings {
             differs("images", true, images.iter().map(usize::to_string).collect::<Vec<_>>().join(","));
         }
         differs("palette", self.palette != default.palette, "safe".into());
+        if let Some(lang) = self.lang {
+            differs("lang", true, lang.as_str().to_string());
+        }
+        differs("from", self.from_tied, "tied".into());
+        differs("map", self.map != default.map, self.map.name().into());
+        differs("perplexity", self.perplexity != default.perplexity, self.perplexity.to_string());
         pairs
     }
 
@@ -212,41 +301,40 @@ impl Settings {
     }
 }
 
-fn number(value: &str, min: usize, max: usize) -> Result<usize, String> {
+fn number(value: &str, min: usize, max: usize) -> Result<usize, Problem> {
     match value.parse::<usize>() {
         Ok(v) if (min..=max).contains(&v) => Ok(v),
-        Ok(_) if max == usize::MAX => Err(format!("expected at least {min}")),
-        _ if max == usize::MAX => Err(format!("expected a whole number of at least {min}")),
-        _ => Err(format!("expected a whole number from {min} to {max}")),
+        _ if max == usize::MAX => Err(Problem::AtLeast { min }),
+        _ => Err(Problem::WholeNumber { min, max }),
     }
 }
 
 /// A finite number in `min..=max` (above `min` unless `min_allowed`).
-fn real(value: &str, min: f64, max: f64, min_allowed: bool) -> Result<f64, String> {
+fn real(value: &str, min: f64, max: f64, min_allowed: bool) -> Result<f64, Problem> {
     match value.parse::<f64>() {
         Ok(v) if v.is_finite() && v <= max && (v > min || (min_allowed && v == min)) => Ok(v),
-        _ if min_allowed => Err(format!("expected a number from {min} to {max}")),
-        _ => Err(format!("expected a number above {min}, at most {max}")),
+        _ if min_allowed => Err(Problem::Number { min, max }),
+        _ => Err(Problem::Above { min, max }),
     }
 }
 
-fn panels(value: &str) -> Result<Vec<Panel>, String> {
+fn panels(value: &str) -> Result<Vec<Panel>, Problem> {
     value
         .split(',')
         .filter(|name| !name.trim().is_empty())
         .map(|name| {
             let name = name.trim().to_ascii_lowercase();
-            Panel::ALL.into_iter().find(|p| p.name() == name).ok_or_else(|| {
-                let known: Vec<&str> = Panel::ALL.iter().map(|p| p.name()).collect();
-                format!("unknown part {name:?}; expected some of {}", known.join(", "))
+            Panel::ALL.into_iter().find(|p| p.name() == name).ok_or_else(|| Problem::Panels {
+                unknown: name,
+                known: Panel::ALL.iter().map(|p| p.name()).collect(),
             })
         })
         .collect()
 }
 
 /// Up to six test-image indices, each below 10,000.
-fn image_list(value: &str) -> Result<Vec<usize>, String> {
-    let why = || format!("expected up to 6 test-image numbers from 0 to {}, separated by commas", TEST_IMAGES - 1);
+fn image_list(value: &str) -> Result<Vec<usize>, Problem> {
+    let why = || Problem::Images { max: TEST_IMAGES - 1 };
     let images: Vec<usize> = value.split(',').map(|v| v.trim().parse().map_err(|_| why())).collect::<Result<_, _>>()?;
     if images.is_empty() || images.len() > 6 || images.iter().any(|&i| i >= TEST_IMAGES) {
         return Err(why());

@@ -1,9 +1,12 @@
 //! The URL's settings: parsing, bounds, warnings and links.
 
 use super::*;
+use crate::text;
 
+/// The settings, and the warnings as an English reader sees them.
 fn parse(query: &[(&'static str, &'static str)]) -> (Settings, Vec<String>) {
-    Settings::from_query(query.iter().copied())
+    let (settings, warnings) = Settings::from_query(query.iter().copied());
+    (settings, warnings.iter().map(|w| text::warning(Locale::en, w)).collect())
 }
 
 #[test]
@@ -92,4 +95,32 @@ fn bad_panels_and_images_are_explained() {
 fn the_defaults_are_the_chapters() {
     let config = Settings::default().training_config();
     assert_eq!((config.epochs, config.batch_size, config.learning_rate), (10, 32, 1.5));
+}
+
+#[test]
+fn language_start_and_map_are_read_and_linked() {
+    let (settings, warnings) = parse(&[("lang", "zh"), ("from", "tied"), ("map", "pixels"), ("perplexity", "50")]);
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(settings.lang, Some(Locale::zh));
+    assert!(settings.from_tied);
+    assert_eq!(settings.map, MapMethod::PcaPixels);
+    assert_eq!(settings.perplexity, 50.0);
+    let query = settings.to_query();
+    assert!(query.contains(&("lang", "zh".into())) && query.contains(&("from", "tied".into())), "{query:?}");
+    assert_eq!(Settings::from_query(query.iter().map(|(k, v)| (*k, v.as_str()))).0, settings);
+    // No lang= unless one was chosen: a shared link follows each reader's browser.
+    assert!(Settings::default().to_query().iter().all(|(k, _)| *k != "lang"));
+}
+
+#[test]
+fn bad_language_start_and_map_are_explained_in_both_languages() {
+    let query = [("lang", "fr"), ("from", "nowhere"), ("map", "umap"), ("perplexity", "1")];
+    let (settings, warnings) = Settings::from_query(query.iter().copied());
+    assert_eq!(settings, Settings::default());
+    let english: Vec<String> = warnings.iter().map(|w| text::warning(Locale::en, w)).collect();
+    let chinese: Vec<String> = warnings.iter().map(|w| text::warning(Locale::zh, w)).collect();
+    assert!(english[0].contains("lang=\"fr\"") && english[0].contains("zh, en"), "{english:?}");
+    assert!(english[3].contains("from 5 to 100"), "{english:?}");
+    assert!(chinese[0].contains("已忽略 URL 参数 lang=\"fr\"") && chinese[0].contains("zh, en"), "{chinese:?}");
+    assert!(chinese[3].contains("5 到 100"), "{chinese:?}");
 }
