@@ -90,12 +90,13 @@ impl Mapper {
         self.start(request, move |reply| on_update(reply.and_then(|r| read_reply(&r, perplexity))));
     }
 
-    /// Starts the raw pixels' lessons on `pixels` (784 values per image, labels beside).
-    pub fn pixel_lessons(&self, pixels: &[f32], dim: usize, labels: &[u8], on_done: impl Fn(Result<PixelLessons, String>) + 'static) {
+    /// Starts the raw pixels' lessons on `pixels` (bytes, 784 per image, labels beside): the
+    /// bytes go as they are, a quarter of their floats' size, and become floats in the worker.
+    pub fn pixel_lessons(&self, pixels: &[u8], dim: usize, labels: &[u8], on_done: impl Fn(Result<PixelLessons, String>) + 'static) {
         let request = Object::new();
         let _ = Reflect::set(&request, &"task".into(), &"pixels".into());
         let _ = Reflect::set(&request, &"dim".into(), &dim.into());
-        let _ = Reflect::set(&request, &"codes".into(), &Float32Array::from(pixels));
+        let _ = Reflect::set(&request, &"pixels".into(), &Uint8Array::from(pixels));
         let _ = Reflect::set(&request, &"labels".into(), &Uint8Array::from(labels));
         let _ = Reflect::set(&request, &"rows".into(), &KNN_ROWS.into());
         self.start(request, move |reply| on_done(reply.and_then(|r| read_lessons(&r))));

@@ -6,7 +6,7 @@
 //!
 //! Once started it posts `{ kind: "ready" }` (a request sent earlier would be lost while the
 //! module loads). Requests: `{ run, codes: Float32Array, dim, perplexity }` (t-SNE), or
-//! `{ run, task: "pixels", codes, dim, labels: Uint8Array, rows }`. Replies: `{ run, kind:
+//! `{ run, task: "pixels", pixels: Uint8Array, dim, labels: Uint8Array, rows }`. Replies: `{ run, kind:
 //! "progress" | "done", iteration, total, seconds, map: Float32Array }`, `{ run, kind:
 //! "lessons", map, accuracy, pca_seconds }` or `{ run, kind: "error", message }`.
 
@@ -42,7 +42,11 @@ fn main() {
             }
             let _ = poster.post_message(&message);
         };
-        let codes = field("codes").dyn_into::<Float32Array>().map(|a| a.to_vec()).unwrap_or_default();
+        // Codes come as floats; raw pixels as bytes, scaled as the model sees them.
+        let codes = match field("pixels").dyn_into::<Uint8Array>() {
+            Ok(bytes) => bytes.to_vec().into_iter().map(|b| f32::from(b) / 255.0).collect(),
+            Err(_) => field("codes").dyn_into::<Float32Array>().map(|a| a.to_vec()).unwrap_or_default(),
+        };
         let dim = field("dim").as_f64().unwrap_or(0.0) as usize;
         if dim == 0 || codes.is_empty() || codes.len() % dim != 0 || codes.iter().any(|v| !v.is_finite()) {
             reply("error", &[("message", "the codes to map are empty or not finite".into())]);

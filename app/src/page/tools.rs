@@ -241,10 +241,9 @@ impl Tools {
             if self.pixels.with_untracked(Option::is_some) {
                 return;
             }
-            let all: Vec<usize> = (0..test.len()).collect();
             let pixels = self.pixels;
             self.pixel_worker.with_value(|worker| {
-                worker.pixel_lessons(&test.batch_pixels(&all), IMAGE_PIXELS, test.labels(), move |result| match result {
+                worker.pixel_lessons(test.pixels(), IMAGE_PIXELS, test.labels(), move |result| match result {
                     Ok(lessons) => pixels.set(Some(lessons)),
                     Err(why) => page.fail(Message::LessonsFailed { why }),
                 })
