@@ -50,8 +50,10 @@ pub fn line_chart(canvas: &HtmlCanvasElement, axes: Axes, x_max: f64, series: &[
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     let font = ("sans-serif", 12.0 * ratio);
     let shown: Vec<&Series> = series.iter().filter(|s| !s.points.is_empty()).collect();
-    let (legend, plot) = root.split_vertically(legend_height(&root, &shown, font, ratio));
-    draw_legend(&legend, &shown, font, ratio)?;
+    let places = legend_places(&root, &shown, font, ratio);
+    let legend_height = places.last().map_or(0.0, |&(_, y)| f64::from(y)) + 20.0 * ratio;
+    let (legend, plot) = root.split_vertically(legend_height as u32);
+    draw_legend(&legend, &shown, &places, font, ratio)?;
 
     let ys = series.iter().flat_map(|s| s.points.iter().map(|p| p.1)).filter(|y| y.is_finite());
     let (low, high) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), y| (l.min(y), h.max(y)));
@@ -120,13 +122,8 @@ fn legend_places(area: &Area, series: &[&Series], font: (&str, f64), ratio: f64)
         .collect()
 }
 
-fn legend_height(area: &Area, series: &[&Series], font: (&str, f64), ratio: f64) -> u32 {
-    let last_row = legend_places(area, series, font, ratio).last().map_or(0.0, |&(_, y)| f64::from(y));
-    (last_row + 20.0 * ratio) as u32
-}
-
-fn draw_legend(area: &Area, series: &[&Series], font: (&str, f64), ratio: f64) -> Result<(), String> {
-    for (s, (x, y)) in series.iter().zip(legend_places(area, series, font, ratio)) {
+fn draw_legend(area: &Area, series: &[&Series], places: &[(i32, i32)], font: (&str, f64), ratio: f64) -> Result<(), String> {
+    for (s, &(x, y)) in series.iter().zip(places) {
         let style = line_style(s, ratio);
         let middle = y + (7.0 * ratio) as i32;
         area.draw(&PathElement::new(vec![(x, middle), (x + (18.0 * ratio) as i32, middle)], style)).map_err(|e| e.to_string())?;

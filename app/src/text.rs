@@ -3,7 +3,7 @@
 //! of experiments and classes, figures, model errors, and the [`Message`]s kept in the page's
 //! state, which are rendered again when the language changes. Pure: tested natively.
 
-use model::data::CLASS_NAMES;
+use model::data::{CLASS_NAMES, LabeledImages};
 use model::{Experiment, TrainError};
 
 use crate::i18n::{Locale, td_string};
@@ -86,6 +86,11 @@ pub fn percent(share: f64) -> String {
 pub struct ClassCounts(pub Vec<(u8, usize)>);
 
 impl ClassCounts {
+    /// The classes of test images `indices` (those that exist).
+    pub fn of_images(indices: &[usize], images: &LabeledImages) -> Self {
+        Self::of(indices.iter().filter(|&&i| i < images.len()).map(|&i| images.label(i)))
+    }
+
     pub fn of(labels: impl IntoIterator<Item = u8>) -> Self {
         let mut counts = [0usize; 10];
         labels.into_iter().for_each(|label| counts[usize::from(label) % 10] += 1);
@@ -100,27 +105,6 @@ impl ClassCounts {
             Locale::zh => (|name, n| format!("{name}（{n}）"), "、"),
         };
         self.0.iter().map(|&(label, n)| each(class_name(locale, label), n)).collect::<Vec<_>>().join(separator)
-    }
-}
-
-/// Why a run stopped, in words (the model crate's own texts are English, for the CLI).
-pub fn train_error(locale: Locale, error: &TrainError) -> String {
-    match error {
-        TrainError::Stopped => td_string!(locale, errors.stopped).to_string(),
-        TrainError::NoData(which) => {
-            let which = match (*which, locale) {
-                ("test", Locale::zh) => "测试",
-                ("training", Locale::zh) => "训练",
-                (which, _) => which,
-            };
-            td_string!(locale, errors.no_data, which = which).to_string()
-        }
-        TrainError::Diverged { epoch, step, loss } => {
-            td_string!(locale, errors.diverged, loss = figure(*loss), epoch = *epoch, step = *step).to_string()
-        }
-        TrainError::Device(why) => td_string!(locale, errors.device, why = why).to_string(),
-        // Settings and weights errors name fields and shapes: kept as the model crate says them.
-        other => other.to_string(),
     }
 }
 
@@ -196,26 +180,45 @@ pub enum Message {
 }
 
 /// A model error as kept in a [`Message`]: `TrainError` itself is neither `Clone` nor
-/// comparable, so what the page says of it is kept.
+/// comparable, so its facts are kept, and put in words in the language asked for (the model
+/// crate's own texts are English, for the CLI).
 #[derive(Clone, Debug, PartialEq)]
 pub enum RunError {
+    Stopped,
+    NoData(&'static str),
+    Diverged { epoch: usize, step: usize, loss: f64 },
     Device(String),
-    Other { en: String, zh: String },
+    /// Settings and weights errors name fields and shapes: kept as the model crate says them.
+    Other(String),
 }
 
 impl RunError {
     pub fn of(error: &TrainError) -> Self {
         match error {
+            TrainError::Stopped => Self::Stopped,
+            TrainError::NoData(which) => Self::NoData(which),
+            TrainError::Diverged { epoch, step, loss } => Self::Diverged { epoch: *epoch, step: *step, loss: *loss },
             TrainError::Device(why) => Self::Device(why.clone()),
-            _ => Self::Other { en: train_error(Locale::en, error), zh: train_error(Locale::zh, error) },
+            other => Self::Other(other.to_string()),
         }
     }
 
     fn text(&self, locale: Locale) -> String {
-        match (self, locale) {
-            (Self::Device(why), _) => why.clone(),
-            (Self::Other { en, .. }, Locale::en) => en.clone(),
-            (Self::Other { zh, .. }, Locale::zh) => zh.clone(),
+        match self {
+            Self::Stopped => td_string!(locale, errors.stopped).to_string(),
+            Self::NoData(which) => {
+                let which = match (*which, locale) {
+                    ("test", Locale::zh) => "测试",
+                    ("training", Locale::zh) => "训练",
+                    (which, _) => which,
+                };
+                td_string!(locale, errors.no_data, which = which).to_string()
+            }
+            Self::Diverged { epoch, step, loss } => {
+                td_string!(locale, errors.diverged, loss = figure(*loss), epoch = *epoch, step = *step).to_string()
+            }
+            Self::Device(why) => td_string!(locale, errors.device, why = why).to_string(),
+            Self::Other(text) => text.clone(),
         }
     }
 }
@@ -266,7 +269,8 @@ impl Message {
             Self::RunFailed { error, epochs_done } => {
                 let why = error.text(locale);
                 match (error, epochs_done) {
-                    (RunError::Device(_), _) => td_string!(locale, messages.gpu_failed, why = why).to_string(),
+                    // The GPU's own words, inside "The GPU stopped working (…)".
+                    (RunError::Device(lost), _) => td_string!(locale, messages.gpu_failed, why = lost).to_string(),
                     (_, 0) => td_string!(locale, messages.stopped_nothing, why = why).to_string(),
                     _ => td_string!(locale, messages.stopped_kept, why = why).to_string(),
                 }

@@ -54,7 +54,7 @@ pub fn EmbeddingPanel() -> impl IntoView {
         nearest.filter(|&(_, d)| d <= reach * reach).map(|(i, _)| i)
     };
 
-    let status = move || map_status(i18n.get_locale(), map.get(), page.model_available() || page.tools.model().is_some());
+    let status = move || map_status(i18n.get_locale(), map.get(), page.tools.model().is_some());
     let hovered_text = move || {
         let locale = i18n.get_locale();
         hovered.get().and_then(|i| test.get().map(|t| td_string!(locale, map.hovered, index = i, class = class_name(locale, t.label(i))).to_string()))

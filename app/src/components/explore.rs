@@ -110,7 +110,10 @@ fn NearestImages() -> impl IntoView {
     let pixels = Signal::derive(move || Some(page.data.test()?.batch_pixels(&nearest.get()?)));
     let label = Signal::derive(move || {
         let (locale, index, test) = (i18n.get_locale(), picked.get().unwrap_or(0), page.data.test());
-        let classes = ClassCounts::of(nearest.get().unwrap_or_default().into_iter().filter_map(|i| test.as_ref().map(|t| t.label(i))));
+        let classes = match (nearest.get(), test) {
+            (Some(nearest), Some(test)) => ClassCounts::of_images(&nearest, &test),
+            _ => ClassCounts(Vec::new()),
+        };
         td_string!(locale, knn.nearest_alt, k = NEAREST_SHOWN, index = index, classes = classes.text(locale)).to_string()
     });
     view! {

@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 use leptos_i18n::Locale as _;
 
-use crate::i18n::{t, use_i18n};
+use crate::i18n::{t, t_string, use_i18n};
 use crate::page::use_page;
 use crate::text::LANGUAGES;
 
@@ -10,7 +10,7 @@ use crate::text::LANGUAGES;
 pub fn LanguageSwitcher() -> impl IntoView {
     let (i18n, settings) = (use_i18n(), use_page().settings);
     view! {
-        <nav class="languages" aria-label=move || crate::i18n::t_string!(i18n, page.language)>
+        <nav class="languages" aria-label=move || t_string!(i18n, page.language)>
             <span class="visually-hidden">{t!(i18n, page.language)}</span>
             {LANGUAGES.into_iter().map(|(locale, name)| view! {
                 <button class="link" lang=locale.as_str() data-testid=format!("lang-{}", locale.as_str())

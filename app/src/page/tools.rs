@@ -179,7 +179,7 @@ impl Tools {
                     None => None,
                 };
                 let at = placement.as_ref().map(|p| (p.x, p.y));
-                let neighbours = placement.map(|p| classes_of(&p.neighbours, &test));
+                let neighbours = placement.map(|p| ClassCounts::of_images(&p.neighbours, &test));
                 Some(Drawn { look, neighbours, at })
             }
         });
@@ -269,9 +269,4 @@ fn shipped_map(model: &ShownModel, test_len: usize) -> Option<MapState> {
 /// The model's record holds a map for these test images (checked without copying its points).
 fn ships_map(model: &ShownModel, test_len: usize) -> bool {
     test_len > 0 && model.record.map.len() == 2 * test_len
-}
-
-/// The classes of test images `indices`, most frequent first.
-fn classes_of(indices: &[usize], test: &LabeledImages) -> ClassCounts {
-    ClassCounts::of(indices.iter().filter(|&&i| i < test.len()).map(|&i| test.label(i)))
 }
