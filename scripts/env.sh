@@ -51,7 +51,8 @@ DATA_DIR=public/data/fashion-mnist
 ensure_data() {
     [ -f "$DATA_DIR/manifest.json" ] && return 0
     [ -n "${FASHION_MNIST_DIR:-}" ] || ensure_debian_packages dataset-fashion-mnist
-    cargo run -p model --release --locked --bin fmnist-data -- --out "$DATA_DIR"
+    # Its own small crate: no burn to build before the page.
+    cargo run -p fmnist-data --release --locked -- --out "$DATA_DIR"
 }
 
 # Everything a release build of the page needs: the wasm32 target, trunk and wasm-bindgen-cli,

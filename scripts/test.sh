@@ -11,6 +11,12 @@ ensure_wasm_target
 echo "== native tests"
 cargo test --workspace --locked
 
+echo "== the data tool builds without burn (a newcomer's shards take a minute, not eight)"
+if cargo tree -p fmnist-data --locked -e normal,build --prefix none | grep -q '^burn'; then
+    echo "fmnist-data depends on burn: keep the data crate free of it (see data/Cargo.toml)"
+    exit 1
+fi
+
 echo "== the fused WebGPU training step against burn's autodiff (wgpu on Vulkan: lavapipe without a GPU)"
 ensure_debian_packages mesa-vulkan-drivers
 cargo test -p model --features wgpu --locked --test training -- fused::

@@ -4,7 +4,6 @@
 
 mod autoencoder;
 pub mod embedding;
-pub mod data;
 mod experiment;
 #[cfg(feature = "wgpu")]
 mod fused;
@@ -25,3 +24,6 @@ pub use train::{
 
 /// burn itself, at the version this crate uses, so callers name the same types.
 pub use burn;
+/// Fashion-MNIST as bytes (IDX files, the page's shards, class names): its own crate, so the
+/// shards are written without building burn.
+pub use fmnist_data as data;

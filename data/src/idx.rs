@@ -6,7 +6,7 @@ use std::io::Read;
 
 use flate2::read::GzDecoder;
 
-use super::images::{IMAGE_PIXELS, IMAGE_SIDE};
+use crate::images::{IMAGE_PIXELS, IMAGE_SIDE};
 
 /// Unsigned byte elements, the only type Fashion-MNIST uses.
 const UBYTE: u8 = 0x08;

@@ -10,7 +10,7 @@ use flate2::{Compression, read::GzDecoder, write::GzEncoder};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::images::{IMAGE_PIXELS, IMAGE_SIDE, LabeledImages};
+use crate::images::{IMAGE_PIXELS, IMAGE_SIDE, LabeledImages};
 
 pub const MANIFEST_FILE: &str = "manifest.json";
 pub const MAX_SHARD_IMAGES: usize = 10_000;

@@ -1,6 +1,6 @@
 //! Writes the Fashion-MNIST shards and manifest that the page fetches.
 //!
-//! `cargo run -p model --release --bin fmnist-data -- --out public/data/fashion-mnist`
+//! `cargo run -p fmnist-data --release -- --out public/data/fashion-mnist`
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() -> std::process::ExitCode {
@@ -17,7 +17,7 @@ mod native {
     use std::process::ExitCode;
 
     use clap::Parser;
-    use model::data::{MANIFEST_FILE, source, write_shards};
+    use fmnist_data::{MANIFEST_FILE, source, write_shards};
 
     #[derive(Parser)]
     #[command(about = "Write Fashion-MNIST as the page's shards and manifest.json")]

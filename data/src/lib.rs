@@ -1,6 +1,7 @@
 //! Fashion-MNIST as plain bytes: the IDX reader, the shard format the page fetches, and the
 //! class names. Nothing here knows about tensors, so the page can use it before any backend
-//! exists.
+//! exists, and the shards are written without compiling one (`cargo run -p fmnist-data`).
+//! The model crate re-exports it as `model::data`.
 
 mod idx;
 mod images;

@@ -4,8 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::idx::{IdxError, parse_idx_images, parse_idx_labels};
-use super::images::LabeledImages;
+use crate::idx::{IdxError, parse_idx_images, parse_idx_labels};
+use crate::images::LabeledImages;
 
 pub const ENV_VAR: &str = "FASHION_MNIST_DIR";
 /// Where Debian's `dataset-fashion-mnist` package puts the files.
