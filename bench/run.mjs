@@ -46,10 +46,10 @@ async function counting(page) {
  * One epoch of `steps` steps (validation included) on our page, started once every shard is
  * in: its seconds, and the WebGPU work of the whole page session.
  */
-async function ourEpoch(backend, batch, steps) {
+async function ourEpoch(backend, batch, steps, dist) {
   const page = await counting(await browser.newPage());
   const query = `experiment=stacked&epochs=1&batch=${batch}&train_limit=${batch * steps}&backend=${backend}`;
-  await page.goto(`${server.url}dist/index.html?${query}`);
+  await page.goto(`${server.url}${dist}/index.html?${query}`);
   // An epoch uses the images loaded when it starts: wait for all of them, so it has its steps.
   await page.waitForFunction(
     () => document.body.dataset.state === 'ready' && /all loaded/.test(document.querySelector('[data-testid=data-progress]')?.textContent ?? ''),
@@ -67,10 +67,10 @@ async function ourEpoch(backend, batch, steps) {
 
 /**
  * Our ms, kernel launches and submits per step: the difference of two epochs cancels start-up,
- * validation and everything else that happens once.
+ * validation and everything else that happens once. `dist`: which build of the page.
  */
-async function ourStep(backend, batch, [few, many]) {
-  const [short, long] = [await ourEpoch(backend, batch, few), await ourEpoch(backend, batch, many)];
+async function ourStep(backend, batch, [few, many], dist = 'dist') {
+  const [short, long] = [await ourEpoch(backend, batch, few, dist), await ourEpoch(backend, batch, many, dist)];
   const perStep = (key) => (long[key] - short[key]) / (many - few);
   return { ms: perStep('seconds') * 1000, launches: perStep('dispatches'), submits: perStep('submits') };
 }
@@ -145,8 +145,8 @@ async function session() {
   };
 }
 
-async function sizes() {
-  const dist = join(root, 'dist');
+async function sizes(build = 'dist') {
+  const dist = join(root, build);
   const files = (await readdir(dist)).filter((f) => f.endsWith('.wasm'));
   const result = {};
   for (const file of files) {
@@ -165,9 +165,30 @@ async function native(name) {
   }
 }
 
+/**
+ * The two builds of the page (bench/run.sh makes both): `dist/`, the published `web` profile
+ * (`trunk build --release`), against `dist-serve/`, the quick-to-build `serve` profile that
+ * `trunk serve` uses. Their step at batch 32 on both backends, and their sizes.
+ */
+async function profiles() {
+  const step = async (dist) => ({
+    cpu_ms_per_step_batch32: (await ourStep('cpu', 32, [10, 310], dist)).ms,
+    webgpu_ms_per_step_batch32: (await ourStep('webgpu', 32, [10, 160], dist)).ms,
+    sizes: await sizes(dist),
+  });
+  return { web: await step('dist'), serve: await step('dist-serve') };
+}
+
 // Enough steps that the table's 0.1 s rounding is under 0.3 ms per step.
 // `--webgpu-only`: our WebGPU rows and TF.js webgpu's, nothing else (minutes, not an hour).
+// `--profiles-only`: the `serve` build against the `web` one, nothing else.
 const webgpuOnly = process.argv.includes('--webgpu-only');
+if (process.argv.includes('--profiles-only')) {
+  console.log(JSON.stringify(await profiles(), null, 2));
+  await browser.close();
+  await server.close();
+  process.exit(0);
+}
 const ours = {};
 if (!webgpuOnly) {
   ours.cpu = { ms_per_step_batch32: (await ourStep('cpu', 32, [10, 610])).ms, ms_per_step_batch256: (await ourStep('cpu', 256, [4, 124])).ms };
@@ -194,6 +215,7 @@ if (webgpuOnly) {
   process.exit(0);
 }
 const page = await session();
+const builds = await profiles();
 const chromium = browser.version();
 await browser.close();
 await server.close();
@@ -205,6 +227,7 @@ const results = {
   tfjs,
   page,
   sizes: await sizes(),
+  profiles: builds,
   native: { ours: await native('native'), gpu: await native('native-wgpu'), pytorch: await native('pytorch'), keras_reference_epoch_seconds: 7.0 },
   tsne_quality: await native('tsne'),
 };
@@ -252,5 +275,13 @@ if (results.tsne_quality) {
 lines.push(`| time to interactive | ${f(page.time_to_interactive_ms, 0)} ms | | |`);
 lines.push(`| peak JS heap, 10-epoch session | ${f(page.peak_js_heap_mb, 1)} MB | | |`);
 for (const [name, s] of Object.entries(results.sizes)) lines.push(`| release wasm, ${name} | ${f(s.raw_mb)} MB (${f(s.gzip_mb)} MB gzip) | | |`);
+// The `serve` build (trunk serve) as the peer of the published `web` one: ratios near 1 mean
+// local work trains as fast as visitors do.
+row('browser step, batch 32, CPU: `web` build vs `serve` build', builds.web.cpu_ms_per_step_batch32, builds.serve.cpu_ms_per_step_batch32, 'ms');
+row('browser step, batch 32, WebGPU: `web` build vs `serve` build', builds.web.webgpu_ms_per_step_batch32, builds.serve.webgpu_ms_per_step_batch32, 'ms');
+for (const name of Object.keys(builds.web.sizes)) {
+  const [web, serve] = [builds.web.sizes[name], builds.serve.sizes[name]];
+  row(`wasm gzip, ${name}: \`web\` build vs \`serve\` build`, web.gzip_mb, serve.gzip_mb, 'MB');
+}
 console.log(lines.join('\n'));
 console.log(`\nsession backend: ${page.backend}; TF.js cpu backend: ${JSON.stringify(tfjs.cpu)}`);

@@ -3,16 +3,20 @@
 # autodiff step against our fused WebGPU step on the native wgpu backend (counted launches), our
 # t-SNE against scikit-learn's, then the browser (bench/run.mjs): our page against
 # TensorFlow.js 4.22, a 10-epoch session (time to interactive, epoch time, peak JS heap, t-SNE
-# time) and the release wasm's size. Prints the README's table; writes bench/results.json.
+# time), the release wasm's size, and the `serve` build (trunk serve) against the `web` one.
+# Prints the README's table; writes bench/results.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 
-ensure_page_prerequisites
+prepare_page web
 mkdir -p bench/out
 
-echo "== release build of the page"
+echo "== release build of the page (the web profile)"
 trunk build --release --public-url ./
+echo "== the page as trunk serve builds it (the serve profile), for the profile rows"
+build_page serve
+trunk build --dist dist-serve --public-url ./
 
 echo "== native: our CLI (burn flex, 1 thread)"
 cargo run -p model --release --locked --bin fmnist-ae -- bench --json bench/out/native.json

@@ -3,7 +3,9 @@
 
 # Builds persist across clones (burn takes minutes to compile on 2 cores).
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/fmnist-ae/target}"
-export PATH="$HOME/.cargo/bin:$PATH"
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+# trunk and wasm-bindgen-cli build beside it, in their own directory (see install_web_tools).
+WEB_TOOLS_TARGET_DIR="$(dirname "$CARGO_TARGET_DIR")/web-tools"
 
 ensure_wasm_target() {
     rustup target list --installed | grep -qx wasm32-unknown-unknown \
@@ -29,20 +31,54 @@ wasm_bindgen_version() {
     grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's/^version = "\(.*\)"$/\1/p'
 }
 
-# trunk and wasm-bindgen-cli, built from crates.io when missing (trunk never downloads tools:
-# Trunk.toml sets offline = true). wasm-opt comes from Debian's binaryen.
-ensure_web_tools() {
-    ensure_debian_packages binaryen
+# trunk and wasm-bindgen-cli, built from source when missing (trunk never downloads tools:
+# Trunk.toml sets offline = true); wasm-opt comes from Debian's binaryen. They build in their own
+# target directory, so they can build while cargo builds the page (both cores busy), and without
+# what the page never uses: TLS (they fetch nothing), trunk's update check, and trunk's own
+# fat-LTO release profile (about 3 minutes of one core, for a dev server).
+web_tools_installed() {
+    wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $(wasm_bindgen_version)" \
+        && trunk --version 2>/dev/null | grep -qx "trunk 0.21.14"
+}
+
+install_web_tools() {
+    web_tools_installed && return 0
     local version
     version=$(wasm_bindgen_version)
     if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $version"; then
         # Its own lock file wants a crate version the registry lacks, so no --locked here.
-        cargo install wasm-bindgen-cli --version "$version"
+        CARGO_TARGET_DIR="$WEB_TOOLS_TARGET_DIR" \
+            cargo install wasm-bindgen-cli --version "$version" --no-default-features --bin wasm-bindgen
     fi
     if ! trunk --version 2>/dev/null | grep -qx "trunk 0.21.14"; then
         # trunk 0.22 needs a newer rustc than 1.95.
-        cargo install trunk --version 0.21.14 --locked
+        CARGO_TARGET_DIR="$WEB_TOOLS_TARGET_DIR" \
+            CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+            cargo install trunk --version 0.21.14 --locked --no-default-features
     fi
+}
+# Runs install_web_tools in the background, its output in a log; wait_for_web_tools collects it.
+start_web_tools() {
+    ensure_debian_packages binaryen
+    web_tools_installed && return 0
+    WEB_TOOLS_LOG="$(dirname "$CARGO_TARGET_DIR")/web-tools.log"
+    mkdir -p "$(dirname "$WEB_TOOLS_LOG")"
+    echo "== building trunk and wasm-bindgen-cli alongside (log: $WEB_TOOLS_LOG)"
+    (install_web_tools) >"$WEB_TOOLS_LOG" 2>&1 &
+    WEB_TOOLS_PID=$!
+    # If the script stops first, so does the install (cargo, then the subshell).
+    trap '[ -z "${WEB_TOOLS_PID:-}" ] || { pkill -P "$WEB_TOOLS_PID"; kill "$WEB_TOOLS_PID"; } 2>/dev/null; true' EXIT
+}
+
+wait_for_web_tools() {
+    [ -n "${WEB_TOOLS_PID:-}" ] || return 0
+    if ! wait "$WEB_TOOLS_PID"; then
+        tail -n 40 "$WEB_TOOLS_LOG"
+        echo "building trunk or wasm-bindgen-cli failed (full log: $WEB_TOOLS_LOG)"
+        return 1
+    fi
+    echo "== trunk and wasm-bindgen-cli built"
+    WEB_TOOLS_PID=
 }
 
 # The Fashion-MNIST shards the page fetches, written once from Debian's dataset package
@@ -55,10 +91,20 @@ ensure_data() {
     cargo run -p fmnist-data --release --locked -- --out "$DATA_DIR"
 }
 
-# Everything a release build of the page needs: the wasm32 target, trunk and wasm-bindgen-cli,
-# and the shards.
-ensure_page_prerequisites() {
+# The page's wasm (both binaries) for PROFILE, as trunk builds it: `serve` for `trunk serve`,
+# `web` for `trunk build --release` (index.html names them; Cargo.toml says how they differ).
+# Built here rather than by trunk, so it runs while the web tools build; trunk then finds it fresh.
+build_page() {
+    cargo build -p app --target wasm32-unknown-unknown --profile "$1" --bins --locked
+}
+
+# Everything a build of the page with PROFILE needs, in an order that keeps both cores busy:
+# trunk and wasm-bindgen-cli build in the background while the shards are written and the
+# page builds.
+prepare_page() {
     ensure_wasm_target
-    ensure_web_tools
+    start_web_tools
     ensure_data
+    build_page "$1"
+    wait_for_web_tools
 }

@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 source scripts/env.sh
 
 ensure_wasm_target
+# trunk and wasm-bindgen-cli build in the background while the native tests build and run.
+start_web_tools
 
 echo "== native tests"
 cargo test --workspace --locked
@@ -25,7 +27,7 @@ echo "== model crate for wasm32"
 cargo build -p model --target wasm32-unknown-unknown --locked
 
 echo "== the page (release build)"
-ensure_web_tools
+wait_for_web_tools
 grep -q "wasm_bindgen = \"$(wasm_bindgen_version)\"" Trunk.toml \
     || { echo "Trunk.toml's wasm_bindgen differs from Cargo.lock's $(wasm_bindgen_version)"; exit 1; }
 ensure_data
