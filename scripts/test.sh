@@ -27,10 +27,11 @@ echo "== model crate for wasm32"
 cargo build -p model --target wasm32-unknown-unknown --locked
 
 echo "== the page (release build)"
-wait_for_web_tools
 grep -q "wasm_bindgen = \"$(wasm_bindgen_version)\"" Trunk.toml \
     || { echo "Trunk.toml's wasm_bindgen differs from Cargo.lock's $(wasm_bindgen_version)"; exit 1; }
 ensure_data
+build_page web
+wait_for_web_tools
 trunk build --release --public-url ./
 
 echo "== end-to-end tests in headless Chromium"
