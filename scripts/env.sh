@@ -33,9 +33,9 @@ wasm_bindgen_version() {
 
 # trunk and wasm-bindgen-cli, built from source when missing (trunk never downloads tools:
 # Trunk.toml sets offline = true); wasm-opt comes from Debian's binaryen. They build in their own
-# target directory, so they can build while cargo builds the page (both cores busy), and without
-# what the page never uses: TLS (they fetch nothing), trunk's update check, and trunk's own
-# fat-LTO release profile (minutes of one core, for a dev server).
+# target directory, so they can build while cargo builds the page (both cores busy), at
+# opt-level 1, and without what the page never uses: TLS (they fetch nothing), trunk's update
+# check, and trunk's own fat-LTO release profile (minutes of one core, for a dev server).
 web_tools_installed() {
     wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $(wasm_bindgen_version)" \
         && trunk --version 2>/dev/null | grep -qx "trunk 0.21.14"
@@ -47,13 +47,13 @@ install_web_tools() {
     version=$(wasm_bindgen_version)
     if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $version"; then
         # Its own lock file wants a crate version the registry lacks, so no --locked here.
-        CARGO_TARGET_DIR="$WEB_TOOLS_TARGET_DIR" \
+        CARGO_TARGET_DIR="$WEB_TOOLS_TARGET_DIR" CARGO_PROFILE_RELEASE_OPT_LEVEL=1 \
             cargo install wasm-bindgen-cli --version "$version" --no-default-features --bin wasm-bindgen
     fi
     if ! trunk --version 2>/dev/null | grep -qx "trunk 0.21.14"; then
         # trunk 0.22 needs a newer rustc than 1.95.
-        # opt-level 1 and no LTO: 6.3 minutes to build on 2 cores instead of 9.2, and a build
-        # through it still takes seconds (it waits on cargo and wasm-bindgen).
+        # opt-level 1, no LTO, no TLS: 6.3 minutes to build alone on 2 cores instead of 9.2,
+        # and a build through it still takes seconds (it waits on cargo and wasm-bindgen).
         CARGO_TARGET_DIR="$WEB_TOOLS_TARGET_DIR" CARGO_PROFILE_RELEASE_OPT_LEVEL=1 \
             CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
             cargo install trunk --version 0.21.14 --locked --no-default-features
