@@ -280,8 +280,7 @@ for (const [name, s] of Object.entries(results.sizes)) lines.push(`| release was
 row('browser step, batch 32, CPU: `web` build vs `serve` build', builds.web.cpu_ms_per_step_batch32, builds.serve.cpu_ms_per_step_batch32, 'ms');
 row('browser step, batch 32, WebGPU: `web` build vs `serve` build', builds.web.webgpu_ms_per_step_batch32, builds.serve.webgpu_ms_per_step_batch32, 'ms');
 for (const name of Object.keys(builds.web.sizes)) {
-  const [web, serve] = [builds.web.sizes[name], builds.serve.sizes[name]];
-  row(`wasm gzip, ${name}: \`web\` build vs \`serve\` build`, web.gzip_mb, serve.gzip_mb, 'MB');
+  row(`wasm gzip, ${name}: \`web\` build vs \`serve\` build`, builds.web.sizes[name].gzip_mb, builds.serve.sizes[name]?.gzip_mb, 'MB');
 }
 console.log(lines.join('\n'));
 console.log(`\nsession backend: ${page.backend}; TF.js cpu backend: ${JSON.stringify(tfjs.cpu)}`);

@@ -4,8 +4,8 @@
 # Builds persist across clones (burn takes minutes to compile on 2 cores).
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/fmnist-ae/target}"
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
-# trunk and wasm-bindgen-cli build beside it, in their own directory (see install_web_tools).
-WEB_TOOLS_TARGET_DIR="$(dirname "$CARGO_TARGET_DIR")/web-tools"
+# trunk and wasm-bindgen-cli build in their own directory (see install_web_tools).
+WEB_TOOLS_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/fmnist-ae/web-tools"
 
 ensure_wasm_target() {
     rustup target list --installed | grep -qx wasm32-unknown-unknown \
@@ -47,14 +47,14 @@ install_web_tools() {
     version=$(wasm_bindgen_version)
     if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $version"; then
         # Its own lock file wants a crate version the registry lacks, so no --locked here.
-        CARGO_TARGET_DIR="$WEB_TOOLS_TARGET_DIR" CARGO_PROFILE_RELEASE_OPT_LEVEL=1 \
+        CARGO_TARGET_DIR="$WEB_TOOLS_DIR/target" CARGO_PROFILE_RELEASE_OPT_LEVEL=1 \
             cargo install wasm-bindgen-cli --version "$version" --no-default-features --bin wasm-bindgen
     fi
     if ! trunk --version 2>/dev/null | grep -qx "trunk 0.21.14"; then
         # trunk 0.22 needs a newer rustc than 1.95.
         # opt-level 1, no LTO, no TLS: 6.3 minutes to build alone on 2 cores instead of 9.2,
         # and a build through it still takes seconds (it waits on cargo and wasm-bindgen).
-        CARGO_TARGET_DIR="$WEB_TOOLS_TARGET_DIR" CARGO_PROFILE_RELEASE_OPT_LEVEL=1 \
+        CARGO_TARGET_DIR="$WEB_TOOLS_DIR/target" CARGO_PROFILE_RELEASE_OPT_LEVEL=1 \
             CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
             cargo install trunk --version 0.21.14 --locked --no-default-features
     fi
@@ -63,13 +63,13 @@ install_web_tools() {
 start_web_tools() {
     ensure_debian_packages binaryen
     web_tools_installed && return 0
-    WEB_TOOLS_LOG="$(dirname "$CARGO_TARGET_DIR")/web-tools.log"
-    mkdir -p "$(dirname "$WEB_TOOLS_LOG")"
+    WEB_TOOLS_LOG="$WEB_TOOLS_DIR/build.log"
+    mkdir -p "$WEB_TOOLS_DIR"
     echo "== building trunk and wasm-bindgen-cli alongside (log: $WEB_TOOLS_LOG)"
     (install_web_tools) >"$WEB_TOOLS_LOG" 2>&1 &
     WEB_TOOLS_PID=$!
     # If the script stops first, so does the install (cargo, then the subshell).
-    trap '[ -z "${WEB_TOOLS_PID:-}" ] || { pkill -P "$WEB_TOOLS_PID"; kill "$WEB_TOOLS_PID"; } 2>/dev/null; true' EXIT
+    trap '[ -z "${WEB_TOOLS_PID:-}" ] || { pkill -P "$WEB_TOOLS_PID"; kill "$WEB_TOOLS_PID"; } 2>/dev/null || true' EXIT
 }
 
 wait_for_web_tools() {

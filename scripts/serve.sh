@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 source scripts/env.sh
 
 profile=serve
+case "${TRUNK_BUILD_RELEASE:-}" in true | 1) profile=web ;; esac
 for arg in "$@"; do
-    [ "$arg" != --release ] || profile=web
+    case "$arg" in --release | --release=true | --release=1) profile=web ;; esac
 done
 prepare_page "$profile"
 exec trunk serve "$@"
