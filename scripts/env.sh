@@ -36,27 +36,30 @@ wasm_bindgen_version() {
 # target directory, so they can build while cargo builds the page (both cores busy), at
 # opt-level 1, and without what the page never uses: TLS (they fetch nothing), trunk's update
 # check, and trunk's own fat-LTO release profile (minutes of one core, for a dev server).
+# trunk 0.22 needs a newer rustc than 1.95.
+TRUNK_VERSION=0.21.14
+wasm_bindgen_installed() {
+    wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $(wasm_bindgen_version)"
+}
+trunk_installed() {
+    trunk --version 2>/dev/null | grep -qx "trunk $TRUNK_VERSION"
+}
 web_tools_installed() {
-    wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $(wasm_bindgen_version)" \
-        && trunk --version 2>/dev/null | grep -qx "trunk 0.21.14"
+    wasm_bindgen_installed && trunk_installed
 }
 
 install_web_tools() {
-    web_tools_installed && return 0
-    local version
-    version=$(wasm_bindgen_version)
-    if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $version"; then
+    if ! wasm_bindgen_installed; then
         # Its own lock file wants a crate version the registry lacks, so no --locked here.
         CARGO_TARGET_DIR="$WEB_TOOLS_DIR/target" CARGO_PROFILE_RELEASE_OPT_LEVEL=1 \
-            cargo install wasm-bindgen-cli --version "$version" --no-default-features --bin wasm-bindgen
+            cargo install wasm-bindgen-cli --version "$(wasm_bindgen_version)" --no-default-features --bin wasm-bindgen
     fi
-    if ! trunk --version 2>/dev/null | grep -qx "trunk 0.21.14"; then
-        # trunk 0.22 needs a newer rustc than 1.95.
+    if ! trunk_installed; then
         # opt-level 1, no LTO, no TLS: 6.3 minutes to build alone on 2 cores instead of 9.2,
         # and a build through it still takes seconds (it waits on cargo and wasm-bindgen).
         CARGO_TARGET_DIR="$WEB_TOOLS_DIR/target" CARGO_PROFILE_RELEASE_OPT_LEVEL=1 \
             CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
-            cargo install trunk --version 0.21.14 --locked --no-default-features
+            cargo install trunk --version "$TRUNK_VERSION" --locked --no-default-features
     fi
 }
 # Runs install_web_tools in the background, its output in a log; wait_for_web_tools collects it.
