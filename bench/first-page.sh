@@ -38,6 +38,16 @@ run_fresh() {
         "$@"
 }
 
+# The machine's CPU ticks so far: busy (ours and anyone's), idle (with iowait), stolen by the
+# hypervisor. Their shares over the run say whether the build kept both cores busy.
+cpu_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $5 + $6, $9 }' /proc/stat; }
+cpu_report() {
+    read -r busy0 idle0 steal0 <<<"$cpu_start"
+    read -r busy1 idle1 steal1 < <(cpu_ticks)
+    awk -v b=$((busy1 - busy0)) -v i=$((idle1 - idle0)) -v s=$((steal1 - steal0)) -v n="$(nproc)" \
+        'BEGIN { t = b + i + s; printf "CPU over the run (%d cores): %.0f%% busy, %.0f%% idle, %.0f%% stolen\n", n, 100 * b / t, 100 * i / t, 100 * s / t }'
+}
+
 minutes() { awk -v now="${EPOCHREALTIME/./}" -v start="$start" 'BEGIN { print (now - start) / 6e7 }'; }
 
 # Prefixes each line with the minutes since $start.
@@ -48,9 +58,11 @@ stamp() {
 }
 
 start=${EPOCHREALTIME/./}
+cpu_start=$(cpu_ticks)
 if $ci; then
     (cd "$work/clone" && run_fresh bash .ci/run 2>&1) | stamp | tee "$work/ci.log"
     printf '%6.2f .ci/run passed\n' "$(minutes)"
+    cpu_report
     echo "== phases (minutes from the start)"
     grep -E 'Installed package|images from|Finished|^ *[0-9.]+ == |^ *[0-9.]+ # (pass|fail)' "$work/ci.log" || true
     echo "first-page: logs in $work (delete it to free the build)"
@@ -71,6 +83,7 @@ until page=$(curl -sf "http://127.0.0.1:$port/" 2>/dev/null) \
     sleep 5
 done
 printf '%6.2f first page served (%s)\n' "$(minutes)" "$wasm" | tee -a "$log"
+cpu_report | tee -a "$log"
 
 echo "== phases (minutes from the start)"
 grep -E 'Installed package|images from|Finished|^ *[0-9.]+ == |first page served' "$log" || true
