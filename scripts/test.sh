@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test of the project on a fresh Debian machine with a Rust toolchain, installing
-# what is missing: native unit and integration tests, the wasm32 build of the model crate,
+# what is missing: native unit and integration tests (the wgpu backend's among them, on Vulkan),
 # the release build of the page, and the end-to-end suite in Debian's headless Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,8 +10,12 @@ ensure_wasm_target
 # trunk and wasm-bindgen-cli build in the background while the native tests build and run.
 start_web_tools
 
-echo "== native tests"
-cargo test --workspace --locked
+# The wgpu backend is on for every native test, so burn builds once (with it on only for the
+# fused step's test, burn's whole native stack built twice: 23 minutes on a fresh 2-core machine).
+# The fused WebGPU training step runs against burn's autodiff on Vulkan: lavapipe without a GPU.
+ensure_debian_packages mesa-vulkan-drivers
+echo "== native tests, with the wgpu backend"
+cargo test --workspace --locked --features model/wgpu
 
 echo "== the data tool builds without burn (a newcomer's shards take a minute, not six)"
 data_deps=$(cargo tree -p fmnist-data --locked -e normal,build --prefix none)
@@ -20,13 +24,7 @@ if grep -q '^burn' <<<"$data_deps"; then
     exit 1
 fi
 
-echo "== the fused WebGPU training step against burn's autodiff (wgpu on Vulkan: lavapipe without a GPU)"
-ensure_debian_packages mesa-vulkan-drivers
-cargo test -p model --features wgpu --locked --test training -- fused::
-
-echo "== model crate for wasm32"
-cargo build -p model --target wasm32-unknown-unknown --locked
-
+# The page's build compiles the model crate for wasm32 (with the wgpu backend, as the page uses it).
 echo "== the page (release build)"
 grep -q "wasm_bindgen = \"$(wasm_bindgen_version)\"" Trunk.toml \
     || { echo "Trunk.toml's wasm_bindgen differs from Cargo.lock's $(wasm_bindgen_version)"; exit 1; }
