@@ -107,13 +107,19 @@ ensure_data() {
     cargo run -p fmnist-data --release --locked -- --out "$DATA_DIR"
 }
 
-# The page's wasm (both binaries) for PROFILE, as trunk builds it: `serve` for `trunk serve`,
-# `web` for `trunk build --release` (index.html names them; Cargo.toml says how they differ).
-# Built here rather than by trunk, so it runs while the web tools build, and both binaries' final
-# links (minutes each with `web`'s whole-program optimisation) run side by side, where trunk
-# builds one after the other. trunk then finds them fresh.
+# The page's wasm as trunk builds it: the engine and the t-SNE worker (engine/), then the shell
+# (app/). `serve` builds them with the `serve` profile (`trunk serve`); `web` builds the
+# published ones, the workers with `web`, the shell with `web-shell` (index.html names the
+# profiles; Cargo.toml says how they differ). Built here rather than by trunk, so it runs while
+# the web tools build, and the two workers' final links (minutes each with `web`'s
+# whole-program optimisation) run side by side, where trunk builds one after the other. One
+# package per cargo run, as trunk builds them: two in one run would unify their dependencies'
+# features, and trunk would build everything again. trunk then finds them fresh.
 build_page() {
-    cargo build -p app --target wasm32-unknown-unknown --profile "$1" --bins --locked
+    local shell_profile="$1"
+    [ "$1" = web ] && shell_profile=web-shell
+    cargo build -p engine --target wasm32-unknown-unknown --profile "$1" --bins --locked
+    cargo build -p app --target wasm32-unknown-unknown --profile "$shell_profile" --bins --locked
 }
 
 # Everything a build of the page with PROFILE needs, in an order that keeps both cores busy:

@@ -37,6 +37,9 @@ fn Layout() -> impl IntoView {
     // The tab's title, in the page's language.
     Effect::new(move |_| document().set_title(t_string!(i18n, page.document_title)));
 
+    // The static skeleton index.html painted before any wasm ran: the page is here now.
+    Effect::new(move |_| crate::browser::remove_element("skeleton"));
+
     // Parts a course page left out with hide=; fixed at load.
     let hidden = move |panel: Panel| !page.settings.with_untracked(|s| s.shows(panel));
 

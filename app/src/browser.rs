@@ -6,16 +6,6 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, BlobPropertyBag, File, HtmlAnchorElement, Response, Url};
 
-/// Resolves after `ms` milliseconds (0: after the browser's pending tasks).
-pub async fn sleep(ms: i32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        if let Some(window) = web_sys::window() {
-            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
-        }
-    });
-    let _ = JsFuture::from(promise).await;
-}
-
 /// A JS error as text.
 pub fn describe(error: &JsValue) -> String {
     error
@@ -118,7 +108,37 @@ pub fn set_body_state(state: &str) {
     }
 }
 
-/// Milliseconds on the wall clock, for timing what the page computes.
-pub fn now() -> f64 {
-    js_sys::Date::now()
+
+/// The visitor's browser asks pages to save data (a metered or slow connection).
+pub fn saves_data() -> bool {
+    web_sys::window()
+        .and_then(|w| js_sys::Reflect::get(&w.navigator(), &"connection".into()).ok())
+        .and_then(|c| js_sys::Reflect::get(&c, &"saveData".into()).ok())
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false)
+}
+
+/// Calls `task` once, at the visitor's first click, key, touch or scroll.
+pub fn on_first_input(task: impl FnOnce() + 'static) {
+    let Some(window) = web_sys::window() else { return };
+    let task = std::rc::Rc::new(std::cell::Cell::new(Some(task)));
+    let handler = wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || {
+        if let Some(task) = task.take() {
+            task();
+        }
+    });
+    let options = web_sys::AddEventListenerOptions::new();
+    options.set_once(true);
+    options.set_passive(true);
+    for event in ["pointerdown", "keydown", "wheel", "touchstart", "scroll"] {
+        let _ = window.add_event_listener_with_callback_and_add_event_listener_options(event, handler.as_ref().unchecked_ref(), &options);
+    }
+    handler.forget();
+}
+
+/// Removes the element with this id, if there is one.
+pub fn remove_element(id: &str) {
+    if let Some(element) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id(id)) {
+        element.remove();
+    }
 }

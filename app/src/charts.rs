@@ -6,7 +6,7 @@ use plotters_canvas::CanvasBackend;
 use wasm_bindgen::{Clamped, JsCast};
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData};
 
-use model::data::{IMAGE_PIXELS, IMAGE_SIDE};
+use protocol::data::{IMAGE_PIXELS, IMAGE_SIDE, LabeledImages};
 
 use crate::settings::Palette;
 
@@ -220,13 +220,14 @@ impl Frame {
     }
 }
 
-/// The t-SNE map: one dot per image coloured by class, and with `thumbnails`, images drawn at
-/// points spread over the map (the chapter's "pretty" view). Returns the frame, for hovering.
+/// The t-SNE map: one dot per test image coloured by its label, and with `thumbnails` (once
+/// the test images are in), images drawn at points spread over the map (the chapter's "pretty"
+/// view). Returns the frame, for hovering.
 pub fn scatter(
     canvas: &HtmlCanvasElement,
     points: &[f32],
-    images: &model::data::LabeledImages,
-    thumbnails: bool,
+    labels: &[u8],
+    thumbnails: Option<&LabeledImages>,
     palette: Palette,
     marks: Marks,
 ) -> Result<Frame, String> {
@@ -238,12 +239,12 @@ pub fn scatter(
     context.fill_rect(0.0, 0.0, canvas.width() as f64, canvas.height() as f64);
     let frame = Frame::fit(points, size, 12.0 * ratio as f32);
     let dot = (2.0 * ratio) as f64;
-    for (index, p) in points.chunks_exact(2).enumerate().take(images.len()) {
+    for (p, &label) in points.chunks_exact(2).zip(labels) {
         let (x, y) = frame.place(p[0], p[1]);
-        context.set_fill_style_str(colors[usize::from(images.label(index)) % 10]);
+        context.set_fill_style_str(colors[usize::from(label) % 10]);
         context.fill_rect(x as f64 - dot / 2.0, y as f64 - dot / 2.0, dot, dot);
     }
-    if thumbnails {
+    if let Some(images) = thumbnails {
         let scale = ratio.round().max(1.0) as usize;
         let side = (IMAGE_SIDE * scale) as f64;
         context.set_stroke_style_str("#999");

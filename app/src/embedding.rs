@@ -1,17 +1,15 @@
-//! The embedding's compute side: the trained model's codes of the test images go to the t-SNE
-//! worker, whose maps come back as plain points; the raw pixels' lessons (their PCA map and
-//! nearest-neighbour accuracy) are computed there too.
+//! The t-SNE worker's client: the shown model's codes of the test images (from the engine) go
+//! to the worker, whose maps come back as plain points while they form. A worker of its own,
+//! so a new map can end the one being computed by terminating it.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::{Float32Array, Object, Reflect, Uint8Array};
-use model::{TrainError, Trainer, read_values};
-use model::data::LabeledImages;
+use js_sys::{Float32Array, Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue, closure::Closure};
 use web_sys::{MessageEvent, Worker};
 
-use crate::browser::{describe, sleep};
+use crate::browser::describe;
 use crate::settings::MapMethod;
 
 /// Built by trunk from `src/bin/tsne_worker.rs` (see index.html); relative, for any sub-path.
@@ -33,39 +31,12 @@ pub struct MapState {
     pub precomputed: bool,
 }
 
-/// The codes of every test image, read back without blocking, a chunk at a time so the page
-/// can draw in between.
-pub async fn codes(trainer: &Trainer, test: &LabeledImages) -> Result<(Vec<f32>, usize), TrainError> {
-    const CHUNK: usize = 1000;
-    let mut values = Vec::new();
-    let mut dim = 0;
-    for start in (0..test.len()).step_by(CHUNK) {
-        let codes = trainer.encode(&test.slice(start..start + CHUNK));
-        dim = codes.dims()[1];
-        values.extend(read_values([codes]).await?.concat());
-        sleep(0).await;
-    }
-    Ok((values, dim))
-}
-
 impl MapState {
     /// A map computed at once (PCA): done, timed.
     pub fn finished(method: MapMethod, points: Vec<f32>, seconds: f64) -> Self {
         Self { method, perplexity: 0.0, points, iteration: 1, total: 1, seconds, done: true, precomputed: false }
     }
 }
-
-/// What the raw pixels show without any model: their PCA map and how often an image's nearest
-/// image (of the first `rows` test images) shares its class.
-#[derive(Clone, Debug, PartialEq)]
-pub struct PixelLessons {
-    pub map: MapState,
-    pub accuracy: f64,
-}
-
-/// Test images the nearest-neighbour accuracies are measured on, codes and pixels alike: 2,000
-/// keep the pixels' count (2,000² distances of 784 values) to a second or two in the worker.
-pub const KNN_ROWS: usize = 2_000;
 
 /// One worker task at a time: a new one replaces (terminates) the one being computed.
 #[derive(Clone, Default)]
@@ -88,18 +59,6 @@ impl Mapper {
         let _ = Reflect::set(&request, &"perplexity".into(), &perplexity.into());
         let _ = Reflect::set(&request, &"codes".into(), &Float32Array::from(codes));
         self.start(request, move |reply| on_update(reply.and_then(|r| read_reply(&r, perplexity))));
-    }
-
-    /// Starts the raw pixels' lessons on `pixels` (bytes, 784 per image, labels beside): the
-    /// bytes go as they are, a quarter of their floats' size, and become floats in the worker.
-    pub fn pixel_lessons(&self, pixels: &[u8], dim: usize, labels: &[u8], on_done: impl Fn(Result<PixelLessons, String>) + 'static) {
-        let request = Object::new();
-        let _ = Reflect::set(&request, &"task".into(), &"pixels".into());
-        let _ = Reflect::set(&request, &"dim".into(), &dim.into());
-        let _ = Reflect::set(&request, &"pixels".into(), &Uint8Array::from(pixels));
-        let _ = Reflect::set(&request, &"labels".into(), &Uint8Array::from(labels));
-        let _ = Reflect::set(&request, &"rows".into(), &KNN_ROWS.into());
-        self.start(request, move |reply| on_done(reply.and_then(|r| read_lessons(&r))));
     }
 
     /// Starts a worker on `request`; `on_update` hears each of its replies.
@@ -168,16 +127,5 @@ fn read_reply(reply: &JsValue, perplexity: f32) -> Result<MapState, String> {
             precomputed: false,
         }),
         _ => Err("the t-SNE worker sent something unexpected".into()),
-    }
-}
-
-fn read_lessons(reply: &JsValue) -> Result<PixelLessons, String> {
-    let number = |key: &str| field(reply, key).as_f64();
-    match (field(reply, "kind").as_string().as_deref(), number("accuracy")) {
-        (Some("lessons"), Some(accuracy)) => Ok(PixelLessons {
-            map: MapState::finished(MapMethod::PcaPixels, points(reply), number("pca_seconds").unwrap_or(0.0)),
-            accuracy,
-        }),
-        _ => Err("the worker sent something unexpected".into()),
     }
 }

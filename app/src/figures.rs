@@ -1,9 +1,8 @@
 //! What the charts and the status line show of a run, built from the run's events. Plain data:
 //! no signals, no browser, unit-tested natively.
 
-use model::{EpochRecord, Experiment, Progress};
-
-use crate::events::RunEvent;
+use protocol::messages::RunEvent;
+use protocol::{EpochRecord, Experiment, Progress};
 use crate::i18n::{Locale, td_string};
 use crate::state::Phase;
 use crate::text::figure;
@@ -53,13 +52,15 @@ impl RunFigures {
         Self { history, ..Self::default() }
     }
 
-    /// Takes in one event of a run that reports every `report_every` steps.
-    pub fn apply(&mut self, event: &RunEvent, report_every: usize) {
+    /// Takes in one event of a run (whose progress reports may come at any steps).
+    pub fn apply(&mut self, event: &RunEvent) {
         match event {
             RunEvent::Progress(p) => {
-                if p.step % LIVE_POINT_EVERY < report_every.max(1) || p.step == p.steps {
-                    let epoch = (p.epoch - 1) as f64 + p.step as f64 / p.steps as f64;
-                    self.live.push(LivePoint { epoch, loss: p.loss, rounded_accuracy: p.rounded_accuracy });
+                // Steps done in this epoch at the last live point (0 at the epoch's start).
+                let last = self.live.last().filter(|l| l.epoch > (p.epoch - 1) as f64).map_or(0.0, |l| l.epoch - (p.epoch - 1) as f64);
+                let at = p.step as f64 / p.steps as f64;
+                if (at - last) * p.steps as f64 >= LIVE_POINT_EVERY as f64 || p.step == p.steps {
+                    self.live.push(LivePoint { epoch: (p.epoch - 1) as f64 + at, loss: p.loss, rounded_accuracy: p.rounded_accuracy });
                 }
                 self.progress = Some(p.clone());
             }
@@ -74,7 +75,7 @@ impl RunFigures {
                 self.live.retain(|p| p.epoch <= *kept as f64);
                 self.validating = None;
             }
-            RunEvent::Reconstructions(_) => {}
+            RunEvent::Started | RunEvent::Reconstructions(_) => {}
         }
     }
 }
@@ -114,15 +115,15 @@ pub fn status_line(locale: Locale, phase: Phase, paused: bool, figures: &RunFigu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::text::{Message, RunError};
-    use model::TrainError;
+    use crate::text::Message;
+    use protocol::messages::RunError;
 
     fn status_line(phase: Phase, paused: bool, figures: &RunFigures, epochs: usize) -> String {
         super::status_line(Locale::en, phase, paused, figures, epochs)
     }
 
-    fn failure_message(error: &TrainError, epochs_done: usize) -> String {
-        Message::RunFailed { error: RunError::of(error), epochs_done }.text(Locale::en)
+    fn failure_message(error: &RunError, epochs_done: usize) -> String {
+        Message::RunFailed { error: error.clone(), epochs_done }.text(Locale::en)
     }
 
     fn moved_to_cpu_message(why: &str, kept: usize) -> String {
@@ -137,10 +138,10 @@ mod tests {
         EpochRecord { epoch, loss: 0.3, rounded_accuracy: 0.9, val_loss: 0.31, val_rounded_accuracy: 0.89, seconds: 1.5 }
     }
 
-    fn run(events: &[RunEvent], report_every: usize) -> RunFigures {
+    fn run(events: &[RunEvent]) -> RunFigures {
         let mut figures = RunFigures::default();
         for event in events {
-            figures.apply(event, report_every);
+            figures.apply(event);
         }
         figures
     }
@@ -148,15 +149,25 @@ mod tests {
     #[test]
     fn live_points_are_thinned_to_about_one_per_fifty_steps_and_each_epochs_end() {
         let events: Vec<RunEvent> = (1..=100).filter(|s| s % 4 == 0).map(|s| RunEvent::Progress(progress(1, s, 100))).collect();
-        let figures = run(&events, 4);
+        let figures = run(&events);
         let epochs: Vec<f64> = figures.live.iter().map(|p| p.epoch).collect();
         assert_eq!(epochs, vec![0.52, 1.0]);
         assert_eq!(figures.progress, Some(progress(1, 100, 100)));
     }
 
     #[test]
+    fn reports_at_any_steps_keep_live_points_fifty_steps_apart() {
+        // The engine sends at most ten reports a second, at whatever steps they fall on.
+        let events: Vec<RunEvent> = [7, 33, 61, 90, 100, 20, 75].iter().enumerate()
+            .map(|(i, &s)| RunEvent::Progress(progress(if i < 5 { 1 } else { 2 }, s, 100)))
+            .collect();
+        let epochs: Vec<f64> = run(&events).live.iter().map(|p| p.epoch).collect();
+        assert_eq!(epochs, vec![0.61, 1.0, 1.75]);
+    }
+
+    #[test]
     fn an_epoch_ends_validation_and_joins_the_history() {
-        let figures = run(&[RunEvent::Validating { done: 1000, total: 10_000 }, RunEvent::Epoch(record(1))], 25);
+        let figures = run(&[RunEvent::Validating { done: 1000, total: 10_000 }, RunEvent::Epoch(record(1))]);
         assert_eq!(figures.validating, None);
         assert_eq!(figures.history, vec![record(1)]);
     }
@@ -170,7 +181,7 @@ mod tests {
         }
         events.push(RunEvent::Progress(progress(4, 25, 50)));
         events.push(RunEvent::MovedToCpu { kept: 2, why: "device lost".into() });
-        let figures = run(&events, 25);
+        let figures = run(&events);
         assert_eq!(figures.history, vec![record(1), record(2)]);
         assert!(figures.live.iter().all(|p| p.epoch <= 2.0), "{:?}", figures.live);
         assert_eq!(figures.live.len(), 2);
@@ -178,7 +189,7 @@ mod tests {
 
     #[test]
     fn the_status_line_names_each_phase() {
-        let training = run(&[RunEvent::Progress(progress(2, 10, 50))], 25);
+        let training = run(&[RunEvent::Progress(progress(2, 10, 50))]);
         assert_eq!(
             status_line(Phase::Training, false, &training, 10),
             "Epoch 2 of 10, step 10 of 50: running loss 0.2500, rounded accuracy 0.8750"
@@ -187,7 +198,7 @@ mod tests {
             status_line(Phase::Training, true, &training, 10),
             "Paused. Epoch 2 of 10, step 10 of 50: running loss 0.2500, rounded accuracy 0.8750"
         );
-        let validating = run(&[RunEvent::Progress(progress(2, 50, 50)), RunEvent::Validating { done: 3000, total: 10_000 }], 25);
+        let validating = run(&[RunEvent::Progress(progress(2, 50, 50)), RunEvent::Validating { done: 3000, total: 10_000 }]);
         assert_eq!(status_line(Phase::Training, false, &validating, 10), "Epoch 2: validating on the test images, 3000 of 10000");
         assert_eq!(status_line(Phase::Training, false, &RunFigures::default(), 10), "Starting…");
         assert_eq!(status_line(Phase::Done, false, &RunFigures::of_history(vec![record(1)]), 10), "Done: 1 epoch trained.");
@@ -198,9 +209,9 @@ mod tests {
 
     #[test]
     fn failure_messages_say_what_stays_and_what_to_do() {
-        let lost = failure_message(&TrainError::Device("lost".into()), 3);
+        let lost = failure_message(&RunError::Device("lost".into()), 3);
         assert!(lost.contains("The GPU stopped working") && lost.contains("backend=cpu"), "{lost}");
-        let diverged = TrainError::Diverged { epoch: 1, step: 7, loss: 1e24 };
+        let diverged = RunError::Diverged { epoch: 1, step: 7, loss: 1e24 };
         assert!(failure_message(&diverged, 0).contains("no model to show"));
         assert!(failure_message(&diverged, 2).contains("stays on screen"));
         assert_eq!(moved_to_cpu_message("lost", 0), "WebGPU failed during training (lost); training went on on the CPU from scratch");

@@ -1,6 +1,6 @@
-//! The page: train the chapter's four autoencoders on Fashion-MNIST in the browser and watch
-//! them learn. Compute (`run`, `backend`, `data`) hands the UI (`app`, `components`) plain
-//! numbers and pixels, never tensors.
+//! The page's shell: it draws, on the page's thread, what the engine (a dedicated worker,
+//! `engine/`) computes: the chapter's four autoencoders learning Fashion-MNIST. No burn and no
+//! tensors here; plain numbers and pixels arrive as `protocol` messages.
 
 // Natively only the unit tests use these modules.
 #![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
@@ -10,7 +10,6 @@ include!(concat!(env!("OUT_DIR"), "/i18n/mod.rs"));
 mod text;
 
 // Plain data and rules, built natively too for their unit tests.
-mod events;
 mod figures;
 mod settings;
 mod state;
@@ -18,31 +17,20 @@ mod state;
 #[cfg(target_arch = "wasm32")]
 mod app;
 #[cfg(target_arch = "wasm32")]
-mod backend;
-#[cfg(target_arch = "wasm32")]
 mod browser;
 #[cfg(target_arch = "wasm32")]
 mod charts;
 #[cfg(target_arch = "wasm32")]
 mod components;
 #[cfg(target_arch = "wasm32")]
-mod constructors;
-#[cfg(target_arch = "wasm32")]
-mod data;
-#[cfg(target_arch = "wasm32")]
 mod embedding;
 #[cfg(target_arch = "wasm32")]
-mod files;
-#[cfg(target_arch = "wasm32")]
-mod latent;
+mod engine;
 #[cfg(target_arch = "wasm32")]
 mod page;
-#[cfg(target_arch = "wasm32")]
-mod run;
 
 #[cfg(target_arch = "wasm32")]
 fn main() {
-    constructors::run();
     console_error_panic_hook::set_once();
     leptos::mount::mount_to_body(app::App);
 }

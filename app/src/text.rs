@@ -3,8 +3,9 @@
 //! of experiments and classes, figures, model errors, and the [`Message`]s kept in the page's
 //! state, which are rendered again when the language changes. Pure: tested natively.
 
-use model::data::{CLASS_NAMES, LabeledImages};
-use model::{Experiment, TrainError};
+use protocol::Experiment;
+use protocol::data::CLASS_NAMES;
+use protocol::messages::{BackendWhy, DataPart, RunError};
 
 use crate::i18n::{Locale, td_string};
 use crate::settings::{Problem, Warning};
@@ -86,9 +87,9 @@ pub fn percent(share: f64) -> String {
 pub struct ClassCounts(pub Vec<(u8, usize)>);
 
 impl ClassCounts {
-    /// The classes of test images `indices` (those that exist).
-    pub fn of_images(indices: &[usize], images: &LabeledImages) -> Self {
-        Self::of(indices.iter().filter(|&&i| i < images.len()).map(|&i| images.label(i)))
+    /// The classes of test images `indices` (those that exist), given every test image's label.
+    pub fn of_images(indices: &[usize], labels: &[u8]) -> Self {
+        Self::of(indices.iter().filter_map(|&i| labels.get(i).copied()))
     }
 
     pub fn of(labels: impl IntoIterator<Item = u8>) -> Self {
@@ -149,7 +150,6 @@ pub enum Message {
     NoPretrained { experiment: Experiment, why: String },
     Loaded { experiment: Experiment, name: String },
     Unreadable { experiment: Experiment, name: String, why: String },
-    StillStarting,
     /// A run ended with an error after `epochs_done` finished epochs.
     RunFailed { error: RunError, epochs_done: usize },
     MovedToCpu { why: String, kept: usize },
@@ -164,62 +164,57 @@ pub enum Message {
     WalkFailed { from: usize, to: usize, why: String },
     MapFailed { why: String },
     LessonsFailed { why: String },
+    /// The engine's worker failed (its files, a crash); the next request starts a new one.
+    EngineFailed { why: String },
     /// Why training runs where it does (the backend note).
-    BackendStartFailed { why: String },
-    BackendTimed { batch: usize, gpu_ms: f64, cpu_ms: f64, adapter: String },
-    BackendTestFailed { why: String },
-    NoWebGpu,
-    ProbeFailed { why: String },
-    ChosenCpu,
-    ChosenWebGpu { adapter: String },
-    SoftwareAdapter { adapter: String },
-    /// The GPU won the race while a run was going on the CPU.
-    StaysOnCpu(Box<Message>),
+    Backend(BackendWhy),
     /// A message that stands alone as a sentence (in the notices), with its full stop.
     Sentence(Box<Message>),
 }
 
-/// A model error as kept in a [`Message`]: `TrainError` itself is neither `Clone` nor
-/// comparable, so its facts are kept, and put in words in the language asked for (the model
-/// crate's own texts are English, for the CLI).
-#[derive(Clone, Debug, PartialEq)]
-pub enum RunError {
-    Stopped,
-    NoData(&'static str),
-    Diverged { epoch: usize, step: usize, loss: f64 },
-    Device(String),
-    /// Settings and weights errors name fields and shapes: kept as the model crate says them.
-    Other(String),
+/// Why a run stopped early, in the language asked for (the model crate's own texts are
+/// English, for the CLI).
+fn run_error_text(error: &RunError, locale: Locale) -> String {
+    match error {
+        RunError::Stopped => td_string!(locale, errors.stopped).to_string(),
+        RunError::NoData(part) => {
+            let which = match (part, locale) {
+                (DataPart::Test, Locale::zh) => "测试",
+                (DataPart::Training, Locale::zh) => "训练",
+                (DataPart::Test, Locale::en) => "test",
+                (DataPart::Training, Locale::en) => "training",
+            };
+            td_string!(locale, errors.no_data, which = which).to_string()
+        }
+        RunError::Diverged { epoch, step, loss } => {
+            td_string!(locale, errors.diverged, loss = figure(*loss), epoch = *epoch, step = *step).to_string()
+        }
+        RunError::Device(why) => td_string!(locale, errors.device, why = why).to_string(),
+        // Settings and weights errors name fields and shapes: kept as the model crate says them.
+        RunError::Refused(text) | RunError::Other(text) => text.clone(),
+    }
 }
 
-impl RunError {
-    pub fn of(error: &TrainError) -> Self {
-        match error {
-            TrainError::Stopped => Self::Stopped,
-            TrainError::NoData(which) => Self::NoData(which),
-            TrainError::Diverged { epoch, step, loss } => Self::Diverged { epoch: *epoch, step: *step, loss: *loss },
-            TrainError::Device(why) => Self::Device(why.clone()),
-            other => Self::Other(other.to_string()),
-        }
-    }
-
-    fn text(&self, locale: Locale) -> String {
-        match self {
-            Self::Stopped => td_string!(locale, errors.stopped).to_string(),
-            Self::NoData(which) => {
-                let which = match (*which, locale) {
-                    ("test", Locale::zh) => "测试",
-                    ("training", Locale::zh) => "训练",
-                    (which, _) => which,
-                };
-                td_string!(locale, errors.no_data, which = which).to_string()
+/// Why training runs where it does, in the language asked for.
+fn backend_text(why: &BackendWhy, locale: Locale) -> String {
+    match why {
+        BackendWhy::StartFailed { why } => td_string!(locale, backend.start_failed, why = why).to_string(),
+        BackendWhy::Timed { batch, gpu_ms, cpu_ms, adapter } => {
+            let (gpu, cpu) = (format!("{gpu_ms:.1}"), format!("{cpu_ms:.1}"));
+            if gpu_ms <= cpu_ms {
+                td_string!(locale, backend.timed, batch = *batch, gpu = gpu, adapter = adapter, cpu = cpu).to_string()
+            } else {
+                td_string!(locale, backend.timed_cpu, batch = *batch, gpu = gpu, adapter = adapter, cpu = cpu).to_string()
             }
-            Self::Diverged { epoch, step, loss } => {
-                td_string!(locale, errors.diverged, loss = figure(*loss), epoch = *epoch, step = *step).to_string()
-            }
-            Self::Device(why) => td_string!(locale, errors.device, why = why).to_string(),
-            Self::Other(text) => text.clone(),
         }
+        BackendWhy::TestFailed { why } => td_string!(locale, backend.test_failed, why = why).to_string(),
+        BackendWhy::NoWebGpu => td_string!(locale, backend.no_webgpu).to_string(),
+        BackendWhy::ProbeFailed { why } => td_string!(locale, backend.probe_failed, why = why).to_string(),
+        BackendWhy::ChosenCpu => td_string!(locale, backend.chosen_cpu).to_string(),
+        BackendWhy::ChosenWebGpu { adapter } => td_string!(locale, backend.chosen_webgpu, adapter = adapter).to_string(),
+        BackendWhy::SoftwareAdapter { adapter } => td_string!(locale, backend.software, adapter = adapter).to_string(),
+        BackendWhy::StaysOnCpu(why) => td_string!(locale, backend.stays_on_cpu, why = backend_text(why, locale)).to_string(),
+        BackendWhy::MovedToCpu { why, kept } => Message::MovedToCpu { why: why.clone(), kept: *kept }.text(locale),
     }
 }
 
@@ -265,9 +260,8 @@ impl Message {
             Self::Unreadable { experiment, name: file, why } => {
                 td_string!(locale, messages.unreadable, experiment = name(experiment), name = file, why = why).to_string()
             }
-            Self::StillStarting => td_string!(locale, messages.still_starting).to_string(),
             Self::RunFailed { error, epochs_done } => {
-                let why = error.text(locale);
+                let why = run_error_text(error, locale);
                 match (error, epochs_done) {
                     // The GPU's own words, inside "The GPU stopped working (…)".
                     (RunError::Device(lost), _) => td_string!(locale, messages.gpu_failed, why = lost).to_string(),
@@ -290,22 +284,8 @@ impl Message {
             Self::WalkFailed { from, to, why } => td_string!(locale, messages.walk_failed, from = *from, to = *to, why = why).to_string(),
             Self::MapFailed { why } => td_string!(locale, messages.map_failed, why = why).to_string(),
             Self::LessonsFailed { why } => td_string!(locale, messages.lessons_failed, why = why).to_string(),
-            Self::BackendStartFailed { why } => td_string!(locale, backend.start_failed, why = why).to_string(),
-            Self::BackendTimed { batch, gpu_ms, cpu_ms, adapter } => {
-                let (gpu, cpu) = (format!("{gpu_ms:.1}"), format!("{cpu_ms:.1}"));
-                if gpu_ms <= cpu_ms {
-                    td_string!(locale, backend.timed, batch = *batch, gpu = gpu, adapter = adapter, cpu = cpu).to_string()
-                } else {
-                    td_string!(locale, backend.timed_cpu, batch = *batch, gpu = gpu, adapter = adapter, cpu = cpu).to_string()
-                }
-            }
-            Self::BackendTestFailed { why } => td_string!(locale, backend.test_failed, why = why).to_string(),
-            Self::NoWebGpu => td_string!(locale, backend.no_webgpu).to_string(),
-            Self::ProbeFailed { why } => td_string!(locale, backend.probe_failed, why = why).to_string(),
-            Self::ChosenCpu => td_string!(locale, backend.chosen_cpu).to_string(),
-            Self::ChosenWebGpu { adapter } => td_string!(locale, backend.chosen_webgpu, adapter = adapter).to_string(),
-            Self::SoftwareAdapter { adapter } => td_string!(locale, backend.software, adapter = adapter).to_string(),
-            Self::StaysOnCpu(why) => td_string!(locale, backend.stays_on_cpu, why = why.text(locale)).to_string(),
+            Self::EngineFailed { why } => td_string!(locale, messages.engine_failed, why = why).to_string(),
+            Self::Backend(why) => backend_text(why, locale),
             Self::Sentence(message) => {
                 let full_stop = match locale {
                     Locale::en => ".",

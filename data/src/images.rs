@@ -1,3 +1,5 @@
+use serde::{Deserialize, Serialize};
+
 /// Side of a Fashion-MNIST image in pixels.
 pub const IMAGE_SIDE: usize = 28;
 /// Pixels in one image.
@@ -6,10 +8,32 @@ pub const IMAGE_PIXELS: usize = IMAGE_SIDE * IMAGE_SIDE;
 /// Images as raw `u8` pixels (row-major, `IMAGE_PIXELS` per image) with one label each.
 ///
 /// Kept as bytes, not floats: a quarter of the memory, and shards append without conversion.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// Serialised as two byte strings; reading checks they fit together.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "RawImages")]
 pub struct LabeledImages {
+    #[serde(with = "serde_bytes")]
     pixels: Vec<u8>,
+    #[serde(with = "serde_bytes")]
     labels: Vec<u8>,
+}
+
+/// [`LabeledImages`] as read, before the check.
+#[derive(Deserialize)]
+struct RawImages {
+    #[serde(with = "serde_bytes")]
+    pixels: Vec<u8>,
+    #[serde(with = "serde_bytes")]
+    labels: Vec<u8>,
+}
+
+impl TryFrom<RawImages> for LabeledImages {
+    type Error = String;
+
+    fn try_from(raw: RawImages) -> Result<Self, String> {
+        let (pixels, labels) = (raw.pixels.len(), raw.labels.len());
+        Self::new(raw.pixels, raw.labels).ok_or_else(|| format!("{pixels} pixels do not make {labels} images of {IMAGE_PIXELS}"))
+    }
 }
 
 impl LabeledImages {

@@ -94,6 +94,19 @@ impl Manifest {
         serde_json::to_string_pretty(self).expect("a manifest always serialises")
     }
 
+    /// The first training shards that together hold `limit` images (all of them for `None`):
+    /// what a run on the first `limit` images fetches.
+    pub fn training_shards(&self, limit: Option<usize>) -> &[ShardEntry] {
+        let Some(limit) = limit else { return &self.train };
+        let mut images = 0usize;
+        let count = self.train.iter().take_while(|entry| {
+            let wanted = images < limit;
+            images = images.saturating_add(entry.images);
+            wanted
+        });
+        &self.train[..count.count()]
+    }
+
     /// The shards' total size (saturating: a manifest built by hand may list absurd sizes).
     pub fn total_bytes(&self) -> usize {
         self.test.iter().chain(&self.train).fold(0, |total, s| total.saturating_add(s.bytes))
@@ -210,6 +223,19 @@ mod tests {
         let pixels = (0..count * IMAGE_PIXELS).map(|i| (i * 7 % 256) as u8).collect();
         let labels = (0..count).map(|i| (i % 10) as u8).collect();
         LabeledImages::new(pixels, labels).unwrap()
+    }
+
+    #[test]
+    fn a_limited_run_fetches_only_the_training_shards_it_uses() {
+        let entry = |i: usize| ShardEntry { file: format!("train-{i:02}.bin.gz"), images: MAX_SHARD_IMAGES, bytes: 1, sha256: "0".repeat(64) };
+        let manifest = Manifest { format: FORMAT.into(), image_side: IMAGE_SIDE, test: vec![entry(9)], train: (0..6).map(entry).collect() };
+        let files = |limit| manifest.training_shards(limit).iter().map(|e| e.file.as_str()).collect::<Vec<_>>();
+        assert_eq!(files(Some(2048)), ["train-00.bin.gz"]);
+        assert_eq!(files(Some(10_000)), ["train-00.bin.gz"]);
+        assert_eq!(files(Some(10_001)), ["train-00.bin.gz", "train-01.bin.gz"]);
+        assert_eq!(files(Some(usize::MAX)).len(), 6);
+        assert_eq!(files(None).len(), 6);
+        assert!(files(Some(0)).is_empty());
     }
 
     #[test]

@@ -11,7 +11,7 @@ use burn::tensor::module::linear;
 #[derive(Config, Debug)]
 pub struct AutoencoderConfig {
     /// Input size, then each encoder layer's width; the decoder mirrors them.
-    #[config(default = "vec![784, 128, 64, 32]")]
+    #[config(default = "protocol::LAYER_SIZES.to_vec()")]
     pub layer_sizes: Vec<usize>,
     /// Decoder layers reuse the transposed encoder kernels (each keeps its own bias).
     #[config(default = false)]
@@ -104,7 +104,7 @@ impl AutoencoderConfig {
 
 /// `images` with Gaussian noise added, then dropout with inverted scaling, at the given levels:
 /// what [`Autoencoder::corrupt`] does in training, at any level and outside training.
-pub(crate) fn corrupt(images: Tensor<2>, corruption: crate::latent::Corruption) -> Tensor<2> {
+pub(crate) fn corrupt(images: Tensor<2>, corruption: protocol::Corruption) -> Tensor<2> {
     let (shape, device) = (images.shape(), images.device());
     let mut seen = images;
     if corruption.noise_stddev > 0.0 {
@@ -246,7 +246,7 @@ mod tests {
     fn parameter_counts_match_keras() {
         let device = Device::flex();
         let count = |e: Experiment| {
-            let config = e.model_config();
+            let config = AutoencoderConfig::of(e);
             let count = config.init(&device).num_params();
             assert_eq!(config.parameter_count(), count, "{e}");
             count
@@ -260,7 +260,7 @@ mod tests {
     #[test]
     fn shapes_follow_the_layer_sizes() {
         let device = Device::flex();
-        let model = Experiment::Stacked.model_config().init(&device);
+        let model = AutoencoderConfig::of(Experiment::Stacked).init(&device);
         let codes = model.encode(images(&device));
         assert_eq!(codes.dims(), [64, 32]);
         assert_eq!(model.decode(codes).dims(), [64, 784]);
@@ -269,7 +269,7 @@ mod tests {
     #[test]
     fn kernels_are_glorot_uniform_and_biases_zero() {
         let device = Device::flex();
-        let model = Experiment::Stacked.model_config().init(&device);
+        let model = AutoencoderConfig::of(Experiment::Stacked).init(&device);
         let limit = (6.0f32 / (784.0 + 128.0)).sqrt();
         let kernel: Vec<f32> = model.encoder[0].weight.val().into_data().try_to_vec().unwrap();
         assert!(kernel.iter().all(|w| w.abs() <= limit));
@@ -282,7 +282,7 @@ mod tests {
     /// The gradient of the first encoder kernel, from a loss that only goes through the decoder.
     fn decoder_gradient_on_first_encoder_kernel(experiment: Experiment) -> Option<f32> {
         let device = Device::flex().autodiff();
-        let model = experiment.model_config().init(&device);
+        let model = AutoencoderConfig::of(experiment).init(&device);
         let codes = Tensor::<2>::ones([4, 32], &device);
         let grads = model.decode(codes).sum().backward();
         model.encoder[0].weight.grad(&grads).map(|g| g.abs().sum().into_scalar::<f32>())
@@ -303,7 +303,7 @@ mod tests {
     #[test]
     fn noise_is_added_in_training_only() {
         let device = Device::flex().autodiff();
-        let model = Experiment::Denoising.model_config().init(&device);
+        let model = AutoencoderConfig::of(Experiment::Denoising).init(&device);
         let x = Tensor::<2>::full([100, 784], 0.5, &device);
         let noise: Vec<f32> = values(model.corrupt(x.clone()) - x.clone());
         let n = noise.len() as f32;
@@ -320,7 +320,7 @@ mod tests {
     #[test]
     fn dropout_masks_in_training_only_with_inverted_scaling() {
         let device = Device::flex().autodiff();
-        let model = Experiment::Dropout.model_config().init(&device);
+        let model = AutoencoderConfig::of(Experiment::Dropout).init(&device);
         let x = Tensor::<2>::full([100, 784], 0.25, &device);
         let corrupted = values(model.corrupt(x.clone()));
         let dropped = corrupted.iter().filter(|&&v| v == 0.0).count() as f32 / corrupted.len() as f32;
@@ -336,7 +336,7 @@ mod tests {
     fn corruption_at_any_level_outside_training() {
         let device = Device::flex();
         let x = Tensor::<2>::full([100, 784], 0.25, &device);
-        let level = |noise_stddev, dropout_rate| values(corrupt(x.clone(), crate::latent::Corruption { noise_stddev, dropout_rate }));
+        let level = |noise_stddev, dropout_rate| values(corrupt(x.clone(), protocol::Corruption { noise_stddev, dropout_rate }));
         assert_eq!(level(0.0, 0.0), values(x.clone()));
         let noisy = level(0.5, 0.0);
         let std = (noisy.iter().map(|v| (v - 0.25).powi(2)).sum::<f32>() / noisy.len() as f32).sqrt();
@@ -350,7 +350,7 @@ mod tests {
     #[test]
     fn models_without_corruption_never_corrupt() {
         let device = Device::flex().autodiff();
-        let model = Experiment::Tied.model_config().init(&device);
+        let model = AutoencoderConfig::of(Experiment::Tied).init(&device);
         let x = images(&device);
         assert_eq!(values(model.corrupt(x.clone())), values(x));
     }

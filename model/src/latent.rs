@@ -1,25 +1,8 @@
 //! Working in the code space with plain numbers: corruption levels for the noise slider, walking
 //! the line between two codes, and placing a new code on an existing t-SNE map.
 
-/// How to corrupt an input: Gaussian noise of `noise_stddev` is added, then a share
-/// `dropout_rate` of the pixels is zeroed and the rest scaled by `1 / (1 - rate)`, as the
-/// denoising and dropout models see their inputs in training, at any level.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Corruption {
-    pub noise_stddev: f64,
-    pub dropout_rate: f64,
-}
-
-impl Corruption {
-    /// Clamped to what makes sense: stddev 0 to 10, rate 0 to 0.99.
-    pub fn clamped(self) -> Self {
-        let finite = |v: f64| if v.is_finite() { v } else { 0.0 };
-        Self {
-            noise_stddev: finite(self.noise_stddev).clamp(0.0, 10.0),
-            dropout_rate: finite(self.dropout_rate).clamp(0.0, 0.99),
-        }
-    }
-}
+pub use protocol::Corruption;
+pub use protocol::messages::Placement;
 
 /// `steps` codes evenly spaced on the line from `a` to `b`, both ends included, one after the
 /// other (`steps * a.len()` values). The decoder turns each into an image.
@@ -32,15 +15,6 @@ pub fn interpolate(a: &[f32], b: &[f32], steps: usize) -> Vec<f32> {
             a.iter().zip(b).map(move |(&a, &b)| a + t * (b - a))
         })
         .collect()
-}
-
-/// Where a new code lands on a map made without it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Placement {
-    pub x: f32,
-    pub y: f32,
-    /// The mapped codes nearest to it, nearest first.
-    pub neighbours: Vec<usize>,
 }
 
 /// Places `code` on the 2-D `map` of `codes` (`dim` values each) at the distance-weighted mean of
@@ -100,11 +74,5 @@ mod tests {
         assert_eq!(place_on_map(&[0.0, 0.0], 2, &[0.0, 0.0], &[1.0], 3), None);
         assert_eq!(place_on_map(&[], 2, &[], &[1.0, 1.0], 3), None);
         assert_eq!(place_on_map(&[0.0, 0.0], 0, &[0.0, 0.0], &[], 3), None);
-    }
-
-    #[test]
-    fn corruption_is_clamped() {
-        let wild = Corruption { noise_stddev: f64::NAN, dropout_rate: 3.0 }.clamped();
-        assert_eq!(wild, Corruption { noise_stddev: 0.0, dropout_rate: 0.99 });
     }
 }

@@ -4,7 +4,6 @@
 
 mod autoencoder;
 pub mod embedding;
-mod experiment;
 #[cfg(feature = "wgpu")]
 mod fused;
 pub mod latent;
@@ -15,10 +14,14 @@ mod train;
 pub mod weights;
 
 pub use autoencoder::{Autoencoder, AutoencoderConfig, ConfigError};
-pub use experiment::{DEFAULT_DROPOUT_RATE, DEFAULT_NOISE_STDDEV, Experiment, UnknownExperiment};
-pub use summary::{Activation, LayerKind, LayerSummary};
+/// The chapter's experiments, their models' shapes and records: plain facts the page shares
+/// without burn (the protocol crate), with one definition.
+pub use protocol::{
+    Activation, DEFAULT_DROPOUT_RATE, DEFAULT_NOISE_STDDEV, EpochRecord, Experiment, LayerKind, LayerSummary, ModelShape,
+    Progress, Reconstructions, UnknownExperiment,
+};
 pub use train::{
-    EpochRecord, Evaluation, Progress, StepEngine, StepProfile, TrainError, TrainEvent, Trainer, TrainingConfig, batch_tensor,
+    Evaluation, StepEngine, StepProfile, TrainError, TrainEvent, Trainer, TrainingConfig, batch_tensor,
     read_values, seconds_per_step,
 };
 
@@ -26,4 +29,4 @@ pub use train::{
 pub use burn;
 /// Fashion-MNIST as bytes (IDX files, the page's shards, class names): its own crate, so the
 /// shards are written without building burn.
-pub use fmnist_data as data;
+pub use protocol::data;

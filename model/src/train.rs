@@ -18,6 +18,8 @@ use crate::data::{IMAGE_PIXELS, LabeledImages};
 #[cfg(feature = "wgpu")]
 use crate::fused;
 use crate::latent::Corruption;
+use crate::weights::RunRecord;
+use crate::{EpochRecord, Progress, Reconstructions};
 use crate::loss::{binary_cross_entropy_with_logits, rounded_accuracy_of_logits};
 use crate::{Autoencoder, AutoencoderConfig, ConfigError};
 
@@ -61,31 +63,6 @@ enum Engine {
     /// images on the device once uploaded.
     #[cfg(feature = "wgpu")]
     Fused { train: Option<fused::DeviceImages>, test: Option<fused::DeviceImages> },
-}
-
-/// One epoch's results, as Keras' `History` reports them: training figures are running means
-/// over the epoch's batches, validation figures are on the whole test set after the epoch.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct EpochRecord {
-    pub epoch: usize,
-    pub loss: f64,
-    pub rounded_accuracy: f64,
-    pub val_loss: f64,
-    pub val_rounded_accuracy: f64,
-    /// Wall-clock time of the epoch, validation included.
-    pub seconds: f64,
-}
-
-/// Running figures part way through an epoch.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Progress {
-    /// The epoch under way, from 1.
-    pub epoch: usize,
-    /// Steps done in this epoch, out of `steps`.
-    pub step: usize,
-    pub steps: usize,
-    pub loss: f64,
-    pub rounded_accuracy: f64,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -179,13 +156,29 @@ impl Trainer {
 
     /// The model's weights as a `.safetensors` file; its header names `record`'s experiment and
     /// source.
-    pub async fn weights(&self, record: &crate::weights::RunRecord) -> Result<Vec<u8>, TrainError> {
+    pub async fn weights(&self, record: &RunRecord) -> Result<Vec<u8>, TrainError> {
         let mut metadata: std::collections::HashMap<String, String> =
             [("experiment".to_string(), record.experiment.to_string()), ("source".to_string(), record.source.clone())].into();
         if let Some(from) = &record.started_from {
             metadata.insert("started_from".into(), from.clone());
         }
         crate::weights::to_safetensors(&self.model(), &self.config.model, metadata).await
+    }
+
+    /// The record of this trainer's run so far: its settings and `history`, no map.
+    pub fn record(&self, experiment: crate::Experiment, source: String, history: Vec<EpochRecord>) -> RunRecord {
+        let config = &self.config;
+        RunRecord {
+            experiment,
+            epochs: self.epochs_done,
+            batch_size: config.batch_size,
+            learning_rate: config.learning_rate,
+            seed: config.seed,
+            source,
+            history,
+            started_from: None,
+            map: Vec::new(),
+        }
     }
 
     pub fn config(&self) -> &TrainingConfig {
@@ -207,6 +200,16 @@ impl Trainer {
         let seen = self.training_input(batch_tensor(images, indices, &self.device)).inner();
         let reconstruction = self.model().forward(seen.clone());
         (seen, reconstruction)
+    }
+
+    /// Images `indices` as the model sees them in training (the corrupted input only for the
+    /// denoising and dropout models), with their originals and reconstructions, read back.
+    pub async fn reconstructions(&self, images: &LabeledImages, indices: &[usize]) -> Result<Reconstructions, TrainError> {
+        let (seen, outputs) = self.reconstruct(images, indices);
+        let mut values = read_values([seen, outputs]).await?.into_iter();
+        let (seen, outputs) = (values.next().unwrap_or_default(), values.next().unwrap_or_default());
+        let corrupted = self.config.model.noise_stddev > 0.0 || self.config.model.dropout_rate > 0.0;
+        Ok(Reconstructions { originals: images.batch_pixels(indices), seen: corrupted.then_some(seen), outputs })
     }
 
     /// `images` as the model sees them in training: corrupted as its experiment says.
@@ -563,7 +566,7 @@ async fn validate_fused(
 /// read so that work a GPU has only queued is counted. Synthetic pixels: the speed does not
 /// depend on them. For choosing the faster backend on the visitor's machine.
 pub async fn seconds_per_step(device: &Device, engine: StepEngine, batch_size: usize, warmup: usize, steps: usize) -> Result<f64, TrainError> {
-    let config = TrainingConfig::new(crate::Experiment::Stacked.model_config()).with_batch_size(batch_size).with_engine(engine);
+    let config = TrainingConfig::new(crate::AutoencoderConfig::of(crate::Experiment::Stacked)).with_batch_size(batch_size).with_engine(engine);
     let mut trainer = Trainer::new(config, device)?;
     let pixels = (0..batch_size * IMAGE_PIXELS).map(|i| (i * 37 % 256) as u8).collect();
     let images = LabeledImages::new(pixels, vec![0; batch_size]).expect("one label per image");

@@ -38,43 +38,8 @@ pub enum WeightsError {
     Write(String),
 }
 
-/// A run's record beside its weights (`<experiment>.json`): how it was trained and what it
-/// measured, and optionally the t-SNE map of the test codes (x, y per test image).
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct RunRecord {
-    pub experiment: crate::Experiment,
-    pub epochs: usize,
-    pub batch_size: usize,
-    pub learning_rate: f64,
-    pub seed: u64,
-    /// What produced it: a command line and commit, or "trained in the browser".
-    pub source: String,
-    pub history: Vec<crate::EpochRecord>,
-    /// The weights the run started from, when not fresh ones: the chapter trains the denoising
-    /// and dropout models on top of the trained tied model.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub started_from: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub map: Vec<f32>,
-}
-
-impl RunRecord {
-    /// The record of `trainer`'s run so far: its settings and epochs, no map.
-    pub fn of(trainer: &crate::Trainer, experiment: crate::Experiment, source: String, history: Vec<crate::EpochRecord>) -> Self {
-        let config = trainer.config();
-        Self {
-            experiment,
-            epochs: trainer.epochs_done(),
-            batch_size: config.batch_size,
-            learning_rate: config.learning_rate,
-            seed: config.seed,
-            source,
-            history,
-            started_from: None,
-            map: Vec::new(),
-        }
-    }
-}
+/// A run's record beside its weights (`<experiment>.json`, and inside its first-view pack).
+pub use protocol::RunRecord;
 
 /// A parameter's name and shape in the file.
 struct Entry {
@@ -214,7 +179,7 @@ mod tests {
     fn weights_round_trip_for_every_experiment() {
         let device = Device::flex();
         for experiment in Experiment::ALL {
-            let config = experiment.model_config();
+            let config = AutoencoderConfig::of(experiment);
             let model = config.init(&device);
             let bytes = block_on(to_safetensors(&model, &config, HashMap::new())).unwrap();
             let loaded = from_safetensors(&config, &bytes, &device).unwrap();
@@ -227,7 +192,7 @@ mod tests {
     #[test]
     fn bad_files_are_explained() {
         let device = Device::flex();
-        let (stacked, tied) = (Experiment::Stacked.model_config(), Experiment::Tied.model_config());
+        let (stacked, tied) = (AutoencoderConfig::of(Experiment::Stacked), AutoencoderConfig::of(Experiment::Tied));
         let bytes = block_on(to_safetensors(&stacked.init(&device), &stacked, HashMap::new())).unwrap();
         // Truncated, or not safetensors at all.
         assert!(matches!(from_safetensors(&stacked, &bytes[..bytes.len() / 2], &device), Err(WeightsError::Format(_))));

@@ -731,7 +731,7 @@ fn small_weights() -> &'static [Weights; 2] {
 /// The chapter's stacked autoencoder (a 0.9 MB file).
 fn stacked_weights() -> &'static Weights {
     static STACKED: OnceLock<Weights> = OnceLock::new();
-    STACKED.get_or_init(|| Weights::new(Experiment::Stacked.model_config()))
+    STACKED.get_or_init(|| Weights::new(AutoencoderConfig::of(Experiment::Stacked)))
 }
 
 /// The reference check: the file parses, holds exactly the model's tensors, each F32 with the

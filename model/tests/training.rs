@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use futures_lite::future::block_on;
 use model::burn::prelude::Device;
 use model::data::{IMAGE_PIXELS, IMAGE_SIDE, LabeledImages};
-use model::{EpochRecord, Experiment, TrainError, TrainEvent, Trainer, TrainingConfig};
+use model::{AutoencoderConfig, EpochRecord, Experiment, TrainError, TrainEvent, Trainer, TrainingConfig};
 
 /// burn's CPU backend draws from one global RNG: tests that rely on a seed take turns.
 static RNG: Mutex<()> = Mutex::new(());
@@ -38,7 +38,7 @@ fn synthetic(count: usize, salt: u64) -> LabeledImages {
 }
 
 fn config(experiment: Experiment, epochs: usize, seed: u64) -> TrainingConfig {
-    TrainingConfig::new(experiment.model_config()).with_epochs(epochs).with_seed(seed).with_report_every(4)
+    TrainingConfig::new(AutoencoderConfig::of(experiment)).with_epochs(epochs).with_seed(seed).with_report_every(4)
 }
 
 fn train(config: TrainingConfig, train: &LabeledImages, test: &LabeledImages) -> Result<Vec<EpochRecord>, TrainError> {

@@ -4,7 +4,7 @@
 use leptos::ev;
 use leptos::html::Canvas;
 use leptos::prelude::*;
-use model::EpochRecord;
+use protocol::EpochRecord;
 
 use crate::charts::{Axes, Series, image_grid, line_chart, rgb};
 use crate::i18n::{Locale, t, t_string, td_string, use_i18n};
@@ -20,7 +20,7 @@ pub fn ComparePanel() -> impl IntoView {
     let action = page.comparison;
     let comparison = Signal::derive(move || action.value().get());
     let comparing = action.pending();
-    let can_compare = move || page.idle_with_data();
+    let can_compare = move || page.idle();
     let columns = RECONSTRUCTIONS_SHOWN;
     let resized = RwSignal::new(0u32);
     let _ = window_event_listener(ev::resize, move |_| resized.update(|n| *n += 1));
@@ -92,7 +92,7 @@ pub fn ComparePanel() -> impl IntoView {
                             let canvas = NodeRef::<Canvas>::new();
                             let (originals, outputs) = (row.originals.clone(), row.outputs.clone());
                             let code_accuracy = percent(row.code_accuracy);
-                            let knn = move || match page.tools.pixels.get() {
+                            let knn = move || match page.tools.pixels.get().flatten() {
                                 Some(p) => format!("{code_accuracy} / {}", percent(p.accuracy)),
                                 None => code_accuracy.clone(),
                             };

@@ -1,5 +1,5 @@
 use leptos::prelude::*;
-use model::Experiment;
+use protocol::Experiment;
 
 use crate::i18n::{Locale, t, t_string, td_string, use_i18n};
 use crate::page::use_page;

@@ -1,7 +1,7 @@
 use leptos::ev;
 use leptos::html::Canvas;
 use leptos::prelude::*;
-use model::EpochRecord;
+use protocol::EpochRecord;
 use plotters::style::RGBColor;
 
 use crate::charts::{Axes, Series, line_chart};

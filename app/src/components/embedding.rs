@@ -1,9 +1,10 @@
 use leptos::html::Canvas;
 use leptos::prelude::*;
-use model::data::IMAGE_SIDE;
+use protocol::data::IMAGE_SIDE;
+use protocol::messages::KNN_ROWS;
 
 use crate::charts::{Frame, Marks, class_colors, context_2d, put_image, scatter};
-use crate::embedding::{KNN_ROWS, MapState};
+use crate::embedding::MapState;
 use crate::i18n::{Locale, t, t_string, td_string, use_i18n};
 use crate::page::use_page;
 use crate::settings::{DEFAULT_PERPLEXITY, MAX_PERPLEXITY, MIN_PERPLEXITY, MapMethod, Palette};
@@ -18,6 +19,7 @@ pub fn EmbeddingPanel() -> impl IntoView {
     let (page, i18n) = (use_page(), use_i18n());
     let (map, picked, settings) = (page.tools.shown_map, page.tools.picked, page.settings);
     let test = Signal::derive_local(move || page.data.test());
+    let labels = Signal::derive_local(move || page.data.labels());
     let drawn_at = Signal::derive(move || page.tools.drawn.get().flatten().and_then(|d| d.at));
     let palette = Signal::derive(move || settings.with(|s| s.palette));
     let on_palette = move |palette: Palette| settings.update(|s| s.palette = palette);
@@ -28,9 +30,12 @@ pub fn EmbeddingPanel() -> impl IntoView {
     let hovered = RwSignal::new(None::<usize>);
 
     Effect::new(move |_| {
-        let (Some(canvas), Some(map), Some(test)) = (canvas.get(), map.get(), test.get()) else { return };
+        let (Some(canvas), Some(map), Some(labels)) = (canvas.get(), map.get(), labels.get()) else { return };
         let marks = Marks { picked: picked.get(), drawn: drawn_at.get() };
-        match scatter(&canvas, &map.points, &test, pretty.get(), palette.get(), marks) {
+        // Thumbnails once the test images are in; the dots need only the labels.
+        let test = if pretty.get() { test.get() } else { None };
+        let thumbnails = test.as_deref();
+        match scatter(&canvas, &map.points, &labels, thumbnails, palette.get(), marks) {
             Ok(f) => frame.set_value(Some(f)),
             Err(e) => leptos::logging::warn!("embedding: {e}"),
         }
@@ -44,10 +49,10 @@ pub fn EmbeddingPanel() -> impl IntoView {
 
     // The test image whose dot is under the pointer, if one is within reach.
     let dot_at = move |ev: &web_sys::MouseEvent| -> Option<usize> {
-        let (canvas, frame, map, test) = (canvas.get_untracked()?, frame.get_value()?, map.get_untracked()?, test.get_untracked()?);
+        let (canvas, frame, map, labels) = (canvas.get_untracked()?, frame.get_value()?, map.get_untracked()?, labels.get_untracked()?);
         let ratio = canvas.width() as f64 / canvas.client_width().max(1) as f64;
         let (x, y) = ((ev.offset_x() as f64 * ratio) as f32, (ev.offset_y() as f64 * ratio) as f32);
-        let nearest = map.points.chunks_exact(2).take(test.len()).enumerate()
+        let nearest = map.points.chunks_exact(2).take(labels.len()).enumerate()
             .map(|(i, p)| { let (px, py) = frame.place(p[0], p[1]); (i, (px - x).powi(2) + (py - y).powi(2)) })
             .min_by(|a, b| a.1.total_cmp(&b.1));
         let reach = (8.0 * ratio) as f32;
@@ -57,7 +62,7 @@ pub fn EmbeddingPanel() -> impl IntoView {
     let status = move || map_status(i18n.get_locale(), map.get(), page.tools.model().is_some());
     let hovered_text = move || {
         let locale = i18n.get_locale();
-        hovered.get().and_then(|i| test.get().map(|t| td_string!(locale, map.hovered, index = i, class = class_name(locale, t.label(i))).to_string()))
+        hovered.get().and_then(|i| labels.get()?.get(i).map(|&label| td_string!(locale, map.hovered, index = i, class = class_name(locale, label)).to_string()))
     };
 
     view! {
@@ -133,7 +138,7 @@ fn MapLessons() -> impl IntoView {
         let locale = i18n.get_locale();
         let codes = page.tools.code_lessons.get().flatten()?.accuracy;
         let n = group_thousands(KNN_ROWS);
-        Some(match page.tools.pixels.get() {
+        Some(match page.tools.pixels.get().flatten() {
             Some(p) => td_string!(locale, knn.accuracy, n = n, codes = percent(codes), pixels = percent(p.accuracy)).to_string(),
             None => td_string!(locale, knn.pixels_pending, n = n, codes = percent(codes)).to_string(),
         })

@@ -3,16 +3,15 @@
 
 use leptos::html::Canvas;
 use leptos::prelude::*;
-use model::data::{IMAGE_PIXELS, IMAGE_SIDE};
-use model::latent::Corruption;
+use protocol::Corruption;
+use protocol::data::{IMAGE_PIXELS, IMAGE_SIDE};
 
 use crate::charts::{code_strip, context_2d, image_grid, put_image};
 use crate::i18n::{Locale, t, t_string, td_string, use_i18n};
-use crate::latent::{self, WALK_STEPS};
-use crate::page::{Drawn, NEAREST_SHOWN, use_page};
+use crate::page::{Drawn, NEAREST_SHOWN, WALK_STEPS, use_page};
 use crate::state::Phase;
 use crate::settings::{MAX_DROPOUT_RATE, MAX_NOISE_STDDEV, TEST_IMAGES};
-use crate::text::{ClassCounts, Message, class_name};
+use crate::text::{ClassCounts, class_name};
 
 /// One row of 28x28 images (`pixels` holds them one after the other), scaled up by CSS.
 #[component]
@@ -68,10 +67,10 @@ fn PickedImage() -> impl IntoView {
     let picked = tools.picked;
     let look = Signal::derive(move || tools.look.get().flatten());
     let test = use_page().data;
-    let picked_class = Signal::derive(move || match (picked.get(), test.test()) {
-        (Some(i), Some(test)) if i < test.len() => {
+    let picked_class = Signal::derive(move || match (picked.get(), test.labels()) {
+        (Some(i), Some(labels)) if i < labels.len() => {
             let locale = i18n.get_locale();
-            td_string!(locale, explore.picked_class, index = i, class = class_name(locale, test.label(i))).to_string()
+            td_string!(locale, explore.picked_class, index = i, class = class_name(locale, labels[i])).to_string()
         }
         _ => String::new(),
     });
@@ -107,11 +106,12 @@ fn PickedImage() -> impl IntoView {
 fn NearestImages() -> impl IntoView {
     let (page, i18n) = (use_page(), use_i18n());
     let (nearest, picked) = (page.tools.nearest, page.tools.picked);
+    let nearest = Signal::derive(move || nearest.get().flatten());
     let pixels = Signal::derive(move || Some(page.data.test()?.batch_pixels(&nearest.get()?)));
     let label = Signal::derive(move || {
-        let (locale, index, test) = (i18n.get_locale(), picked.get().unwrap_or(0), page.data.test());
-        let classes = match (nearest.get(), test) {
-            (Some(nearest), Some(test)) => ClassCounts::of_images(&nearest, &test),
+        let (locale, index, labels) = (i18n.get_locale(), picked.get().unwrap_or(0), page.data.labels());
+        let classes = match (nearest.get(), labels) {
+            (Some(nearest), Some(labels)) => ClassCounts::of_images(&nearest, &labels),
             _ => ClassCounts(Vec::new()),
         };
         td_string!(locale, knn.nearest_alt, k = NEAREST_SHOWN, index = index, classes = classes.text(locale)).to_string()
@@ -129,18 +129,10 @@ fn NoiseSlider() -> impl IntoView {
     let (page, i18n) = (use_page(), use_i18n());
     let corruption = RwSignal::new(Corruption { noise_stddev: 0.3, dropout_rate: 0.0 });
     let result = LocalResource::new(move || {
-        let (model, test, index, level) = (page.tools.model(), page.data.test(), page.tools.picked.get(), corruption.get());
-        async move {
-            let (model, test, index) = (model?, test?, index?);
-            if index >= test.len() {
-                return None;
-            }
-            let pixels = test.batch_pixels(&[index]);
-            latent::corrupted(&model.trainer, &pixels, level).await.map_err(|e| page.fail(Message::CorruptFailed { index, why: e.to_string() })).ok()
-        }
+        let (model, test, index, level) = (page.tools.live_model(), page.data.test(), page.tools.picked.get(), corruption.get());
+        async move { page.tools.corrupted(model?, test?, index?, level).await }
     });
-    let corrupted = Signal::derive(move || result.get().flatten());
-    let pair = Signal::derive(move || corrupted.get().map(|c| [c.seen, c.reconstruction].concat()));
+    let pair = Signal::derive(move || result.get().flatten().map(|(seen, reconstruction)| [seen, reconstruction].concat()));
     let slider = move |label: fn(Locale) -> &'static str, max: f64, testid: &'static str, get: fn(&Corruption) -> f64, set: fn(&mut Corruption, f64)| {
         view! {
             <label class="slider">
@@ -174,15 +166,8 @@ fn CodeWalk() -> impl IntoView {
     let picked = page.tools.picked;
     let walk_ends = RwSignal::new((0usize, 1usize));
     let walk = LocalResource::new(move || {
-        let (model, test, (from, to)) = (page.tools.model(), page.data.test(), walk_ends.get());
-        async move {
-            let (model, test) = (model?, test?);
-            if from.max(to) >= test.len() {
-                return None;
-            }
-            let (a, b) = (test.batch_pixels(&[from]), test.batch_pixels(&[to]));
-            latent::walk(&model.trainer, &a, &b).await.map_err(|e| page.fail(Message::WalkFailed { from, to, why: e.to_string() })).ok()
-        }
+        let (model, test, (from, to)) = (page.tools.live_model(), page.data.test(), walk_ends.get());
+        async move { page.tools.walk(model?, test?, from, to).await }
     });
     let images = Signal::derive(move || walk.get().flatten());
     view! {

@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 
-use crate::backend::{BackendInfo, BackendKind};
-use crate::data::LoadProgress;
+use protocol::messages::{BackendKind, BackendNote, DataStatus};
+
 use crate::figures::status_line;
 use crate::i18n::{t, t_string, td_string, use_i18n};
 use crate::page::use_page;
@@ -11,16 +11,16 @@ use crate::text::Message;
 #[component]
 pub fn StatusPanel() -> impl IntoView {
     let (page, i18n) = (use_page(), use_i18n());
-    let backend = Signal::derive(move || page.backend.with(|b| b.as_ref().map(|b| b.info.clone())));
-    let usable = Signal::derive(move || page.data.usable());
+    let backend = page.backend;
+    let status_of_data = page.data.status;
     let status = move || {
         let epochs = page.settings.with_untracked(|s| s.epochs);
         page.training.figures.with(|f| status_line(i18n.get_locale(), page.phase.get(), page.training.paused.get(), f, epochs))
     };
     view! {
-        <BackendNote backend />
-        <DataProgress load=page.data.progress />
-        <LoadErrors failures=page.data.failures usable on_retry=Callback::new(move |()| page.load_data()) />
+        <Backend backend live=Signal::derive(move || page.engine_started()) />
+        <DataProgress status=status_of_data on_download=Callback::new(move |()| page.fetch_training()) />
+        <LoadErrors status=status_of_data on_retry=Callback::new(move |()| page.retry()) />
         <p class="status-line" aria-live="polite" data-testid="status">{status}</p>
         <Notices notices=page.notices />
         <ErrorBanner error=page.error />
@@ -28,46 +28,56 @@ pub fn StatusPanel() -> impl IntoView {
 }
 
 #[component]
-fn BackendNote(backend: Signal<Option<BackendInfo>>) -> impl IntoView {
+fn Backend(backend: RwSignal<Option<BackendNote>>, live: Signal<bool>) -> impl IntoView {
     let i18n = use_i18n();
     let kind = move || match backend.get().map(|b| b.kind) {
         Some(BackendKind::WebGpu) => t_string!(i18n, status.webgpu),
         Some(BackendKind::Cpu) => t_string!(i18n, status.cpu),
-        None => t_string!(i18n, status.starting),
+        None if live.get() => t_string!(i18n, status.starting),
+        None => t_string!(i18n, status.not_started),
     };
     view! {
         <p class="backend">
             {t!(i18n, status.backend)}
             <strong data-testid="backend">{kind}</strong>
-            <span class="why">{move || backend.get().map(|b| format!(" — {}", b.why.text(i18n.get_locale()))).unwrap_or_default()}</span>
+            <span class="why">{move || backend.get().map(|b| format!(" — {}", Message::Backend(b.why).text(i18n.get_locale()))).unwrap_or_default()}</span>
         </p>
     }
 }
 
+/// How far the data has come, and what a run would still fetch, with a button to fetch it now.
 #[component]
-fn DataProgress(load: RwSignal<LoadProgress>) -> impl IntoView {
+fn DataProgress(status: RwSignal<DataStatus>, on_download: Callback<()>) -> impl IntoView {
     let i18n = use_i18n();
-    let fraction = move || {
-        let p = load.get();
-        if p.total_bytes == 0 { 0.0 } else { p.bytes as f64 / p.total_bytes as f64 }
-    };
+    let fraction = move || status.with(|p| if p.total_bytes == 0 { 0.0 } else { p.bytes as f64 / p.total_bytes as f64 });
+    let megabytes = |bytes: usize| format!("{:.1}", bytes as f64 / 1e6);
     let text = move || {
-        let (p, locale) = (load.get(), i18n.get_locale());
-        let (mb, total_mb) = (format!("{:.1}", p.bytes as f64 / 1e6), format!("{:.1}", p.total_bytes as f64 / 1e6));
+        let (p, locale) = (status.get(), i18n.get_locale());
+        let (mb, total_mb) = (megabytes(p.bytes), megabytes(p.total_bytes));
         let (images, total_images) = (p.images, p.total_images);
         if p.total_bytes == 0 {
-            td_string!(locale, status.manifest).to_string()
-        } else if p.is_complete() {
+            if p.fetching { td_string!(locale, status.manifest) } else { td_string!(locale, status.data_later) }.to_string()
+        } else if p.complete() {
             td_string!(locale, status.data_done, mb = mb, total_mb = total_mb, images = images, total_images = total_images).to_string()
         } else {
             td_string!(locale, status.data, mb = mb, total_mb = total_mb, images = images, total_images = total_images).to_string()
         }
     };
+    // Nothing of the training set asked for yet: say what a run will fetch, and offer it now.
+    let training_later = move || status.with(|p| p.training_images == 0 && p.failures.is_empty() && !(p.fetching && p.test_in));
+    let training_mb = move || status.with(|p| megabytes(p.training_bytes));
     view! {
         <div class="data-progress" data-testid="data-progress">
             <progress max="1" prop:value=fraction aria-label=move || t_string!(i18n, status.data_loaded)></progress>
             <span>{text}</span>
         </div>
+        <Show when=training_later>
+            <p class="training-later">
+                {move || status.with(|p| p.total_bytes > 0).then(|| td_string!(i18n.get_locale(), status.training_later, mb = training_mb()).to_string())}
+                " "
+                <button class="link" data-testid="fetch-training" on:click=move |_| on_download.run(())>{t!(i18n, status.download)}</button>
+            </p>
+        </Show>
     }
 }
 
@@ -95,15 +105,16 @@ fn Notices(notices: RwSignal<Vec<Message>>) -> impl IntoView {
 
 /// Data files that did not load, each named, and a Retry for them. What did load stays in use.
 #[component]
-fn LoadErrors(failures: RwSignal<Vec<String>>, usable: Signal<bool>, on_retry: Callback<()>) -> impl IntoView {
+fn LoadErrors(status: RwSignal<DataStatus>, on_retry: Callback<()>) -> impl IntoView {
     let i18n = use_i18n();
+    let failures = move || status.with(|s| s.failures.clone());
     view! {
-        <Show when=move || !failures.get().is_empty()>
+        <Show when=move || status.with(|s| !s.failures.is_empty())>
             <div class="error" role="alert" data-testid="load-error">
                 <p>
-                    {move || if usable.get() { t_string!(i18n, status.some_failed) } else { t_string!(i18n, status.all_failed) }}
+                    {move || if status.with(|s| s.usable()) { t_string!(i18n, status.some_failed) } else { t_string!(i18n, status.all_failed) }}
                 </p>
-                <ul>{move || failures.get().into_iter().map(|f| view! { <li>{f}</li> }).collect_view()}</ul>
+                <ul>{move || failures().into_iter().map(|f| view! { <li>{f}</li> }).collect_view()}</ul>
                 <button data-testid="retry" on:click=move |_| on_retry.run(())>{t!(i18n, status.retry)}</button>
             </div>
         </Show>

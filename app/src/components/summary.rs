@@ -1,5 +1,5 @@
 use leptos::prelude::*;
-use model::{Activation, LayerKind, LayerSummary};
+use protocol::{Activation, LayerKind, LayerSummary};
 
 use crate::i18n::{Locale, t, td_string, use_i18n};
 use crate::page::use_page;
@@ -11,7 +11,7 @@ use crate::text::{experiment_name, group_thousands};
 #[component]
 pub fn ModelSummary() -> impl IntoView {
     let (page, i18n) = (use_page(), use_i18n());
-    let config = Signal::derive(move || page.settings.with(|s| s.training_config().model));
+    let shape = Signal::derive(move || page.settings.with(|s| s.shape()));
     let experiment = Memo::new(move |_| page.settings.with(|s| s.experiment));
     view! {
         <details class="summary" data-testid="summary">
@@ -29,7 +29,7 @@ pub fn ModelSummary() -> impl IntoView {
                     <tbody>
                         {move || {
                             let locale = i18n.get_locale();
-                            config.get().summary().into_iter().map(|layer| view! {
+                            shape.get().summary().into_iter().map(|layer| view! {
                                 <tr>
                                     <th scope="row"><code>{layer.name.clone()}</code> " " {kind(locale, &layer)}</th>
                                     <td><code>{format!("(None, {})", layer.output)}</code></td>
@@ -41,7 +41,7 @@ pub fn ModelSummary() -> impl IntoView {
                     <tfoot>
                         <tr>
                             <th scope="row" colspan="2">{t!(i18n, summary.total)}</th>
-                            <td data-testid="summary-total">{move || group_thousands(config.get().total_parameters())}</td>
+                            <td data-testid="summary-total">{move || group_thousands(shape.get().total_parameters())}</td>
                         </tr>
                     </tfoot>
                 </table>

@@ -11,7 +11,7 @@ use crate::page::use_page;
 pub fn WeightsControls() -> impl IntoView {
     let (page, i18n) = (use_page(), use_i18n());
     let can_save = move || page.model_available();
-    let can_load = move || page.idle_with_data();
+    let can_load = move || page.idle();
     let note = move || page.shown.with(|s| s.as_ref().map(|s| s.note.text(i18n.get_locale())).unwrap_or_default());
     let on_pick = move |ev: leptos::ev::Event| {
         let Some(input) = ev.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()) else { return };

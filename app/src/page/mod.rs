@@ -1,6 +1,11 @@
 //! The page's state, shared with every panel through leptos context: the settings (and so the
-//! URL), the data, the backend, the run, the shown model and what is derived from it (map,
-//! latent tools, comparison). Its methods are what a visitor does.
+//! URL), the engine and what it pushes (backend, data), the run, the shown model and what is
+//! derived from it (map, latent tools, comparison). Its methods are what a visitor does.
+//!
+//! The first view needs no engine: the shown pretrained model's pack is drawn as soon as it
+//! is in. The engine (a worker) starts when the page is idle after that, or at first use
+//! (`prefetch=0`, or when the browser asks to save data), and fetches the data as it is
+//! needed: the test images then, the training images only for a run.
 //!
 //! Async results that can go stale are leptos' own: resources keyed on their inputs (the map's
 //! codes, the latent tools, reconstructions of the shown model) and actions (showing a model,
@@ -16,69 +21,61 @@ use std::rc::Rc;
 use leptos::prelude::*;
 use leptos::reactive::actions::ActionAbortHandle;
 use leptos::task::spawn_local;
-use model::burn::prelude::Device;
-use model::data::LabeledImages;
+use protocol::data::LabeledImages;
+use protocol::messages::{BackendNote, DataStatus, Reply, Request};
 
-use crate::backend::{self, BackendInfo, BackendKind, Race};
 use crate::browser;
-use crate::data::{self, Dataset, LoadProgress};
+use crate::engine::{Engine, Push, when_idle};
 use crate::settings::Settings;
 use crate::state::Phase;
 use crate::text::Message;
 
 pub use compare::Compared;
+pub use protocol::RECONSTRUCTIONS_SHOWN;
 pub use shown::{NotShown, Shown, ShownModel, Wanted};
-pub use tools::{Drawn, NEAREST_SHOWN, Tools};
+pub use tools::{Drawn, NEAREST_SHOWN, Tools, WALK_STEPS};
 pub use training::Training;
 
-/// The test images whose reconstructions are shown, unless the URL picks others.
-pub const RECONSTRUCTIONS_SHOWN: usize = 6;
-
-/// The Fashion-MNIST data: what is in, how far loading has come, what failed.
+/// The Fashion-MNIST data as the page knows it: how far the engine's fetching has come, the
+/// test labels (from the first pack) and, once fetched, the test images the page draws.
 #[derive(Clone, Copy)]
 pub struct Data {
-    pub dataset: RwSignal<Dataset, LocalStorage>,
-    pub progress: RwSignal<LoadProgress>,
-    pub failures: RwSignal<Vec<String>>,
-    /// Change only when usability or the test images do, not with every training shard.
-    usable: Memo<bool>,
-    test_key: Memo<Option<usize>>,
+    pub status: RwSignal<DataStatus>,
+    pub labels: RwSignal<Option<Rc<Vec<u8>>>, LocalStorage>,
+    test: RwSignal<Option<Rc<LabeledImages>>, LocalStorage>,
+    /// The test images were asked of the engine (once per page, again after a failure).
+    test_asked: StoredValue<bool>,
 }
 
 impl Data {
     fn new() -> Self {
-        let dataset = RwSignal::new_local(Dataset::default());
         Self {
-            dataset,
-            progress: RwSignal::new(LoadProgress::default()),
-            failures: RwSignal::new(Vec::new()),
-            usable: Memo::new(move |_| dataset.with(Dataset::is_usable)),
-            test_key: Memo::new(move |_| dataset.with(|d| d.test.as_ref().map(|t| t.len()))),
+            status: RwSignal::new(DataStatus::default()),
+            labels: RwSignal::new_local(None),
+            test: RwSignal::new_local(None),
+            test_asked: StoredValue::new(false),
         }
     }
 
-    /// Training can start: the test set and some training images are in.
-    pub fn usable(&self) -> bool {
-        self.usable.get()
+    /// The test images, once in.
+    pub fn test(&self) -> Option<Rc<LabeledImages>> {
+        self.test.get()
     }
 
-    /// The test images, once in (they arrive once).
-    pub fn test(&self) -> Option<Rc<LabeledImages>> {
-        self.test_key.track();
-        self.dataset.with_untracked(|d| d.test.clone())
+    /// Every test image's label, once the first pack or the test set is in.
+    pub fn labels(&self) -> Option<Rc<Vec<u8>>> {
+        self.labels.get()
+    }
+
+    /// How many test images there are (10,000 until the data says).
+    pub fn test_count(&self) -> usize {
+        self.labels.with(|l| l.as_ref().map(|l| l.len())).filter(|&n| n > 0).unwrap_or(crate::settings::TEST_IMAGES)
     }
 }
 
 /// The test images to reconstruct under `settings`: the URL's, else the first few.
 pub fn sample_of(settings: &Settings) -> Vec<usize> {
     settings.images.clone().unwrap_or_else(|| (0..RECONSTRUCTIONS_SHOWN).collect())
-}
-
-/// Where training runs, and why there.
-#[derive(Clone)]
-pub struct Backend {
-    pub device: Device,
-    pub info: BackendInfo,
 }
 
 #[derive(Clone, Copy)]
@@ -88,14 +85,16 @@ pub struct Page {
     pub notices: RwSignal<Vec<Message>>,
     pub error: RwSignal<Option<Message>>,
     pub data: Data,
-    pub backend: RwSignal<Option<Backend>, LocalStorage>,
+    /// Where runs train, once the engine has said.
+    pub backend: RwSignal<Option<BackendNote>>,
+    engine: StoredValue<Engine, LocalStorage>,
+    /// The engine may be used: from idle after the first view, or from first use.
+    live: RwSignal<bool>,
     pub training: Training,
     pub shown: RwSignal<Option<Shown>, LocalStorage>,
     /// Showing a model not trained in this run: pretrained, or weights from a file.
     showing: Action<Wanted, Result<(ShownModel, Message), NotShown>>,
     show_request: StoredValue<Option<ActionAbortHandle>, LocalStorage>,
-    /// A software adapter still to be timed against the CPU.
-    pending_race: StoredValue<Option<Race>, LocalStorage>,
     pub tools: Tools,
     pub comparison: Action<(), Vec<Compared>>,
 }
@@ -113,29 +112,34 @@ impl Page {
         let settings = RwSignal::new(settings);
         let notices = RwSignal::new(warnings.into_iter().map(Message::UrlIgnored).collect());
         let data = Data::new();
-        let shown = RwSignal::new_local(None);
-        let backend = RwSignal::new_local(None);
-        let training = Training::new();
+        let backend = RwSignal::new(None);
         let error = RwSignal::new(None);
-        Page {
+        let engine = StoredValue::new_local(Engine::new(|_| {}));
+        let live = RwSignal::new(false);
+        let shown = RwSignal::new_local(None);
+        let training = Training::new();
+        let page = Page {
             settings,
             phase: RwSignal::new(Phase::Loading),
             notices,
             error,
             data,
             backend,
+            engine,
+            live,
             training,
             shown,
-            showing: shown::showing_action(backend),
+            showing: shown::showing_action(engine, data),
             show_request: StoredValue::new_local(None),
-            pending_race: StoredValue::new_local(None),
-            tools: Tools::new(tools::Inputs::new(shown, data, settings, error)),
-            comparison: compare::comparison_action(settings, data, backend, training.trained_here, notices),
-        }
+            tools: Tools::new(tools::Inputs::new(shown, data, settings, error, engine, live)),
+            comparison: compare::comparison_action(settings, engine, training.trained_here, notices),
+        };
+        engine.set_value(Engine::new(move |push| page.take_push(push)));
+        page
     }
 
-    /// Starts the page: its effects, the backend, then the data (training may start once the
-    /// first shards are in).
+    /// Starts the page: its effects, then the first view (the pretrained model's pack); the
+    /// engine follows at idle, or at first use.
     pub fn boot(self) {
         Effect::new(move |_| browser::set_body_state(self.phase.get().as_str()));
         // The URL always holds the settings, so the address bar is a link to this view.
@@ -143,67 +147,116 @@ impl Page {
         self.follow_experiment();
         self.follow_showing();
         self.tools.follow_shown_model();
-        spawn_local(async move {
-            let (choice, batch_size) = self.settings.with_untracked(|s| (s.backend, s.batch_size));
-            let start = backend::start(choice, batch_size).await;
-            self.backend.set(Some(Backend { device: start.device, info: start.info }));
-            // A software adapter is timed once the data is in (its kernel compiles would slow
-            // the loading down), while the page is already usable on the CPU.
-            self.pending_race.set_value(start.later);
-            self.load_data();
-        });
+        self.follow_test_images();
+        self.release_forgotten_models();
+        self.show_pretrained();
     }
 
-    /// Times a software adapter against the CPU the page already uses, and takes the winner,
-    /// except that a run already going keeps its CPU (the note says so).
-    async fn settle(self, race: Race) {
-        let (device, mut info) = race.run().await;
-        if info.kind == BackendKind::WebGpu && self.is_training() {
-            info.why = Message::StaysOnCpu(Box::new(info.why));
-            let device = self.backend.with_untracked(|b| b.as_ref().map(|b| b.device.clone())).unwrap_or_else(Device::flex);
-            info.kind = BackendKind::Cpu;
-            return self.backend.set(Some(Backend { device, info }));
-        }
-        self.backend.set(Some(Backend { device, info }));
-    }
-
-    /// Streams in what of the data is missing. Shards that fail are listed with a Retry, which
-    /// calls this again.
-    pub fn load_data(self) {
-        let data = self.data;
-        data.failures.set(Vec::new());
-        spawn_local(async move {
-            let so_far = data.dataset.get_untracked();
-            let failures = data::load(so_far, data.progress.get_untracked(), move |dataset, progress| {
-                let was_usable = data.dataset.with_untracked(Dataset::is_usable);
-                let usable = dataset.is_usable();
-                data.dataset.set(dataset);
-                data.progress.set(progress);
-                if !was_usable && usable {
-                    self.on_data_usable();
-                }
-            })
-            .await;
-            if !failures.is_empty() && !data.dataset.with_untracked(Dataset::is_usable) && !self.is_training() {
-                self.phase.set(Phase::Error);
-            }
-            data.failures.set(failures);
-        });
-    }
-
-    fn on_data_usable(self) {
-        if !matches!(self.phase.get_untracked(), Phase::Loading | Phase::Error) {
+    /// The first view is drawn (or there is no pretrained model to draw): the page is ready,
+    /// and starts what the link asked for.
+    fn on_first_view(self) {
+        if self.phase.get_untracked() != Phase::Loading {
             return;
         }
         self.phase.set(Phase::Ready);
-        if let Some(race) = self.pending_race.try_update_value(Option::take).flatten() {
-            spawn_local(self.settle(race));
-        }
         if self.settings.with_untracked(|s| s.autostart) {
             self.train();
+        } else if self.settings.with_untracked(|s| s.prefetch) && !browser::saves_data() {
+            when_idle(move || self.go_live());
         } else {
-            self.show_pretrained();
+            browser::on_first_input(move || self.go_live());
         }
+    }
+
+    /// Starts the engine and asks for what the page shows next: the backend, the test images.
+    pub fn go_live(self) {
+        if self.live.get_untracked() {
+            return;
+        }
+        self.live.set(true);
+        let (choice, batch_size) = self.settings.with_untracked(|s| (s.backend, s.batch_size));
+        let engine = self.engine();
+        engine.start();
+        spawn_local(async move {
+            let _ = engine.ask(Request::StartBackend { choice, batch_size }).await;
+        });
+        self.want_test_images();
+    }
+
+    pub(crate) fn engine(&self) -> Engine {
+        self.engine.get_value()
+    }
+
+    /// What the engine says unasked.
+    fn take_push(self, push: Push) {
+        match push {
+            Push::Backend(note) => self.backend.set(Some(note)),
+            Push::Data(status) => self.data.status.set(status),
+            Push::Failed(why) => {
+                // The next thing that needs the engine starts a new one.
+                self.live.set(false);
+                // Its models are gone with it: the page forgets those it made here.
+                self.training.trained_here.set(Vec::new());
+                if self.shown.with_untracked(|s| s.as_ref().and_then(|s| s.model.as_ref()).is_some_and(|m| m.is_made())) {
+                    self.shown.set(None);
+                }
+                self.data.test_asked.set_value(self.data.test.with_untracked(Option::is_some));
+                self.fail(Message::EngineFailed { why });
+            }
+        }
+    }
+
+    /// Asks the engine for the test images the page draws (thumbnails, hover, the tools), once.
+    fn want_test_images(self) {
+        if self.data.test_asked.get_value() {
+            return;
+        }
+        self.data.test_asked.set_value(true);
+        let engine = self.engine();
+        spawn_local(async move {
+            match engine.ask(Request::TestImages).await {
+                Ok(Reply::TestImages(test)) => {
+                    // The labels usually came with the first pack: the map is not drawn again.
+                    if self.data.labels.with_untracked(|l| l.as_deref().map(Vec::as_slice) != Some(test.labels())) {
+                        self.data.labels.set(Some(Rc::new(test.labels().to_vec())));
+                    }
+                    self.data.test.set(Some(Rc::new(test)));
+                }
+                // The data status names what failed, with a Retry.
+                _ => self.data.test_asked.set_value(false),
+            }
+        });
+    }
+
+    /// Once the engine has the test images (a run fetched them, say), the page takes them too.
+    fn follow_test_images(self) {
+        Effect::new(move |_| {
+            if self.data.status.with(|s| s.test_in) {
+                self.want_test_images();
+            }
+        });
+    }
+
+    /// Fetches what failed again: a run the data held up starts once it is in.
+    pub fn retry(self) {
+        if std::mem::take(&mut *self.training.blocked.write()) {
+            self.phase.set(Phase::Ready);
+            return self.train();
+        }
+        if !self.data.status.with_untracked(|s| s.test_in) {
+            self.data.test_asked.set_value(false);
+            self.want_test_images();
+        }
+        self.fetch_training();
+    }
+
+    /// Fetches the whole training set now, without training (before a class, say).
+    pub fn fetch_training(self) {
+        self.go_live();
+        let engine = self.engine();
+        spawn_local(async move {
+            let _ = engine.ask(Request::FetchTraining).await;
+        });
     }
 
     pub fn is_training(&self) -> bool {
@@ -228,14 +281,20 @@ impl Page {
         });
     }
 
-    /// The Train button works: data in, no run going.
+    /// The engine has been started (or may be, at the next thing that needs it).
+    pub fn engine_started(&self) -> bool {
+        self.live.get()
+    }
+
+    /// The Train button works: the page is up, no run is going or starting, and no run waits
+    /// for data that failed.
     pub fn can_train(&self) -> bool {
-        self.data.usable() && matches!(self.phase.get(), Phase::Ready | Phase::Done | Phase::Error)
+        matches!(self.phase.get(), Phase::Ready | Phase::Done | Phase::Error) && !self.training.blocked.get()
     }
 
     /// No run is going and the page is up: models can be loaded and compared.
-    pub fn idle_with_data(&self) -> bool {
-        self.data.usable() && self.phase.get() != Phase::Training
+    pub fn idle(&self) -> bool {
+        matches!(self.phase.get(), Phase::Ready | Phase::Done | Phase::Error)
     }
 
     /// A model is shown and no run is writing to it: it can be saved and explored.
@@ -252,8 +311,8 @@ impl Page {
 
     /// Other test images to reconstruct (a running run picks them up at its next epoch).
     pub fn other_images(self) {
-        let Some(test) = self.data.test() else { return };
-        let indices = browser::random_sample(RECONSTRUCTIONS_SHOWN, test.len());
-        self.settings.update(|s| s.images = Some(indices));
+        let indices = browser::random_sample(RECONSTRUCTIONS_SHOWN, self.data.test_count());
+        self.settings.update(|s| s.images = Some(indices.clone()));
+        self.training.resample(&self.engine(), indices);
     }
 }

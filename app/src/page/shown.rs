@@ -1,20 +1,21 @@
-//! The shown model: pretrained, loaded from a file, or trained here; showing one, saving it.
-
-use std::rc::Rc;
+//! The shown model: pretrained (drawn from its first-view pack before any engine exists),
+//! loaded from a file, or trained here; showing one, saving it.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use model::weights::RunRecord;
-use model::{Experiment, Trainer};
+use protocol::messages::{ModelRef, Reply, Request};
+use protocol::{Experiment, FirstView, Reconstructions, RunRecord};
 use web_sys::File;
 
-use super::{Backend, Page};
+use super::{Data, Page};
 use crate::browser;
+use crate::engine::Engine;
 use crate::figures::RunFigures;
-use crate::files;
-use crate::run;
 use crate::settings::Settings;
 use crate::text::Message;
+
+/// Relative, so the page works from any sub-path.
+const PRETRAINED_URL: &str = "pretrained/";
 
 /// What the page says it shows, and the model itself (none while a run trains it).
 #[derive(Clone)]
@@ -24,16 +25,18 @@ pub struct Shown {
 }
 
 /// A model that can be explored, compared and saved, with what is known of how it was trained.
-#[derive(Clone)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ShownModel {
-    pub trainer: Rc<Trainer>,
+    pub model: ModelRef,
     pub record: RunRecord,
+    /// A pretrained model's reconstructions from its pack: which test images, and how.
+    pub precomputed: Option<(Vec<usize>, Reconstructions)>,
 }
 
-/// The same model, not an equal one: the tools' results belong to one model.
-impl PartialEq for ShownModel {
-    fn eq(&self, other: &Self) -> bool {
-        Rc::ptr_eq(&self.trainer, &other.trainer)
+impl ShownModel {
+    /// Made in this session (trained here or loaded), so only the engine that made it has it.
+    pub fn is_made(&self) -> bool {
+        matches!(self.model, ModelRef::Made(_))
     }
 }
 
@@ -54,28 +57,54 @@ pub enum NotShown {
     Unreadable(Message),
 }
 
-/// Loads what is wanted, on the page's device; the latest request's result is kept.
-pub(super) fn showing_action(backend: RwSignal<Option<Backend>, LocalStorage>) -> Action<Wanted, Result<(ShownModel, Message), NotShown>> {
+/// The first-view pack of `experiment`'s pretrained model.
+pub async fn pretrained_view(experiment: Experiment) -> Result<FirstView, String> {
+    let url = format!("{PRETRAINED_URL}{}", FirstView::file_name(experiment));
+    let bytes = browser::fetch_bytes(&url).await?;
+    FirstView::from_bytes(&bytes).map_err(|e| format!("{url}: {e}"))
+}
+
+/// Loads what is wanted; the latest request's result is kept. A pretrained model needs only
+/// its pack; weights from a file go to the engine.
+pub(super) fn showing_action(engine: StoredValue<Engine, LocalStorage>, data: Data) -> Action<Wanted, Result<(ShownModel, Message), NotShown>> {
     Action::new_local(move |wanted: &Wanted| {
         let wanted = wanted.clone();
         async move {
-            let Some(Backend { device, info }) = backend.get_untracked() else { return Err(NotShown::Unreadable(Message::StillStarting)) };
             match wanted {
                 Wanted::Pretrained(experiment) => {
-                    let (trainer, record) = files::pretrained_model(experiment, &device)
+                    let view = pretrained_view(experiment)
                         .await
-                        .map_err(|e| NotShown::NoPretrained(Message::NoPretrained { experiment, why: e.to_string() }))?;
+                        .map_err(|why| NotShown::NoPretrained(Message::NoPretrained { experiment, why }))?;
+                    if data.labels.with_untracked(Option::is_none) {
+                        data.labels.set(Some(std::rc::Rc::new(view.labels)));
+                    }
+                    let record = view.record;
                     let note = Message::Pretrained { experiment, epochs: record.epochs, seed: record.seed, source: record.source.clone() };
-                    Ok((ShownModel { trainer: Rc::new(trainer), record }, note))
+                    let precomputed = Some((view.sample, view.reconstructions));
+                    Ok((ShownModel { model: ModelRef::Pretrained(experiment), record, precomputed }, note))
                 }
-                Wanted::File(file, settings) => {
-                    let (name, experiment) = (file.name(), settings.experiment);
+                Wanted::File(file, asked) => {
+                    let (name, experiment) = (file.name(), asked.experiment);
                     let failed = |why: String| NotShown::Unreadable(Message::Unreadable { experiment, name: name.clone(), why });
                     let bytes = browser::read_file(&file).await.map_err(failed)?;
-                    let config = run::training_config(&settings, info.kind);
-                    let trainer = Trainer::from_weights(config, &bytes, 0, &device).map_err(|e| failed(e.to_string()))?;
-                    let record = RunRecord::of(&trainer, experiment, format!("weights loaded from {name}"), Vec::new());
-                    Ok((ShownModel { trainer: Rc::new(trainer), record }, Message::Loaded { experiment, name }))
+                    let loaded = engine.get_value().ask(Request::Load { shape: asked.shape(), bytes }).await;
+                    let id = match loaded {
+                        Ok(Reply::Model(id)) => id,
+                        Ok(_) => return Err(failed("the engine answered something else".into())),
+                        Err(failure) => return Err(failed(failure.to_string())),
+                    };
+                    let record = RunRecord {
+                        experiment,
+                        epochs: 0,
+                        batch_size: asked.batch_size,
+                        learning_rate: asked.learning_rate,
+                        seed: asked.seed,
+                        source: format!("weights loaded from {name}"),
+                        history: Vec::new(),
+                        started_from: None,
+                        map: Vec::new(),
+                    };
+                    Ok((ShownModel { model: ModelRef::Made(id), record, precomputed: None }, Message::Loaded { experiment, name }))
                 }
             }
         }
@@ -91,6 +120,7 @@ impl Page {
 
     /// Shows the weights in `file`, as the settings' experiment.
     pub fn load_weights(self, file: File) {
+        self.go_live();
         self.request(Wanted::File(file, self.settings.get_untracked()));
     }
 
@@ -110,18 +140,19 @@ impl Page {
     pub(super) fn follow_experiment(self) {
         Effect::new(move |previous: Option<Experiment>| {
             let experiment = self.settings.with(|s| s.experiment);
-            if previous.is_some_and(|p| p != experiment) && self.data.usable() && !self.is_training() {
+            if previous.is_some_and(|p| p != experiment) && self.idle() && !self.is_training() {
                 self.show_pretrained();
             }
             experiment
         });
     }
 
-    /// Shows each model loaded for showing, unless a run started meanwhile.
+    /// Shows each model loaded for showing, unless a run started meanwhile. The first one
+    /// (or its absence) makes the page ready.
     pub(super) fn follow_showing(self) {
         Effect::new(move |_| {
             let Some(result) = self.showing.value().get() else { return };
-            if self.is_training() {
+            if self.training.run.get_value().is_some() {
                 return;
             }
             match result {
@@ -134,6 +165,7 @@ impl Page {
                 }
                 Err(NotShown::Unreadable(message)) => self.fail(message),
             }
+            self.on_first_view();
         });
     }
 
@@ -150,14 +182,31 @@ impl Page {
         self.shown.with_untracked(|s| s.as_ref().and_then(|s| s.model.clone()))
     }
 
+    /// Models made here that nothing shows or keeps any more: the engine lets them go.
+    pub(super) fn release_forgotten_models(self) {
+        Effect::new(move |previous: Option<Vec<u32>>| {
+            let mut kept: Vec<u32> = self.training.trained_here.with(|runs| runs.iter().filter_map(|m| made_id(m.model)).collect());
+            kept.extend(self.shown.with(|s| s.as_ref().and_then(|s| s.model.as_ref()).and_then(|m| made_id(m.model))));
+            for id in previous.unwrap_or_default().into_iter().filter(|id| !kept.contains(id)) {
+                self.engine().forget(id);
+            }
+            kept
+        });
+    }
+
     /// Offers the shown model's weights as a `.safetensors` file.
     pub fn save_weights(self) {
-        let Some(ShownModel { trainer, record }) = self.shown_model() else { return };
+        let Some(ShownModel { model, record, .. }) = self.shown_model() else { return };
+        let engine = self.engine();
         spawn_local(async move {
-            let saved = trainer.weights(&record).await.map_err(|e| e.to_string());
             let name = format!("{}.safetensors", record.experiment);
-            if let Err(e) = saved.and_then(|bytes| browser::download(&name, &bytes, "application/octet-stream")) {
-                self.fail(Message::SaveWeightsFailed { why: e.to_string() });
+            let saved = match engine.ask(Request::Weights { model, record }).await {
+                Ok(Reply::Bytes(bytes)) => browser::download(&name, &bytes, "application/octet-stream"),
+                Ok(_) => Err("the engine answered something else".into()),
+                Err(failure) => Err(failure.to_string()),
+            };
+            if let Err(why) = saved {
+                self.fail(Message::SaveWeightsFailed { why });
             }
         });
     }
@@ -169,5 +218,12 @@ impl Page {
         if let Err(e) = browser::download(&format!("{}-history.json", record.experiment), json.as_bytes(), "application/json") {
             self.fail(Message::SaveHistoryFailed { why: e.to_string() });
         }
+    }
+}
+
+fn made_id(model: ModelRef) -> Option<u32> {
+    match model {
+        ModelRef::Made(id) => Some(id),
+        ModelRef::Pretrained(_) => None,
     }
 }

@@ -1,23 +1,20 @@
 //! What follows from the shown model: its reconstructions, the codes of the test images and
-//! their t-SNE map, the picked image's code, and the visitor's drawing placed on the map. Each
-//! is a resource keyed on the model and its own inputs, so a result that arrives after they
-//! changed is dropped by leptos.
+//! their t-SNE map, the picked image's code and nearest images, and the visitor's drawing
+//! placed on the map. Each is a resource keyed on the model and its own inputs, so a result
+//! that arrives after they changed is dropped by leptos. The engine computes; a pretrained
+//! model's pack answers what it precomputed without it.
 
 use std::rc::Rc;
 
 use leptos::prelude::*;
-use model::data::{IMAGE_PIXELS, LabeledImages};
-use model::embedding::pca_projection;
-use model::latent::place_on_map;
-use model::neighbours::{nearest_neighbour_accuracy, nearest_to};
+use protocol::data::LabeledImages;
+use protocol::messages::{Lessons, Look, ModelRef, Reply, Request};
+use protocol::{Corruption, Reconstructions};
 
 use super::{Data, Shown, ShownModel, sample_of};
-use crate::browser;
-use crate::embedding::{self, KNN_ROWS, MapState, Mapper, PixelLessons};
+use crate::embedding::{MapState, Mapper};
+use crate::engine::{Engine, Failure};
 use crate::settings::{DEFAULT_PERPLEXITY, MapMethod, Settings};
-use crate::events::Reconstructions;
-use crate::latent::{self, Look};
-use crate::run;
 use crate::text::{ClassCounts, Message};
 
 /// The test codes of the shown model: `dim` values per test image.
@@ -26,16 +23,11 @@ pub struct Codes {
     pub dim: usize,
 }
 
-/// What the shown model's codes answer of the map's questions: their PCA map, and how often
-/// an image's nearest code (of the first [`KNN_ROWS`] test images) shares its class.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CodeLessons {
-    pub pca: MapState,
-    pub accuracy: f64,
-}
-
 /// Test images shown as the picked one's nearest in code space.
 pub const NEAREST_SHOWN: usize = 8;
+
+/// Images decoded along the line between two codes, ends included.
+pub const WALK_STEPS: usize = 9;
 
 /// What the visitor's drawing became.
 #[derive(Clone, Debug, PartialEq)]
@@ -53,18 +45,28 @@ pub struct Drawn {
 pub(super) struct Inputs {
     shown: RwSignal<Option<Shown>, LocalStorage>,
     data: Data,
-    model_key: Memo<Option<usize>>,
+    model_key: Memo<Option<ModelRef>>,
     /// The test images whose reconstructions are shown.
     sample: Memo<Vec<usize>>,
     settings: RwSignal<Settings>,
     error: RwSignal<Option<Message>>,
+    engine: StoredValue<Engine, LocalStorage>,
+    /// The engine may be asked (from idle after the first view, or first use).
+    live: RwSignal<bool>,
 }
 
 impl Inputs {
-    pub(super) fn new(shown: RwSignal<Option<Shown>, LocalStorage>, data: Data, settings: RwSignal<Settings>, error: RwSignal<Option<Message>>) -> Self {
-        let model_key = Memo::new(move |_| shown.with(|s| s.as_ref().and_then(|s| s.model.as_ref()).map(|m| Rc::as_ptr(&m.trainer) as usize)));
+    pub(super) fn new(
+        shown: RwSignal<Option<Shown>, LocalStorage>,
+        data: Data,
+        settings: RwSignal<Settings>,
+        error: RwSignal<Option<Message>>,
+        engine: StoredValue<Engine, LocalStorage>,
+        live: RwSignal<bool>,
+    ) -> Self {
+        let model_key = Memo::new(move |_| shown.with(|s| s.as_ref().and_then(|s| s.model.as_ref()).map(|m| m.model)));
         let sample = Memo::new(move |_| settings.with(sample_of));
-        Self { shown, data, model_key, sample, settings, error }
+        Self { shown, data, model_key, sample, settings, error, engine, live }
     }
 
     /// The shown model (tracked by identity).
@@ -73,12 +75,26 @@ impl Inputs {
         self.shown.with_untracked(|s| s.as_ref().and_then(|s| s.model.clone()))
     }
 
+    /// The shown model, once the engine may be asked about it.
+    fn live_model(&self) -> Option<ModelRef> {
+        self.live.get().then(|| self.model_key.get()).flatten()
+    }
+
     fn test(&self) -> Option<Rc<LabeledImages>> {
         self.data.test()
     }
 
-    fn fail(&self, message: Message) {
-        self.error.set(Some(message));
+    /// Asks the engine; a refusal is shown as `failed` says, and answers nothing (a failed
+    /// engine the page has shown already).
+    async fn ask(self, request: Request, failed: impl FnOnce(String) -> Message) -> Option<Reply> {
+        match self.engine.get_value().ask(request).await {
+            Ok(reply) => Some(reply),
+            Err(Failure::Refused(why)) => {
+                self.error.set(Some(failed(why)));
+                None
+            }
+            Err(Failure::EngineDown(_)) => None,
+        }
     }
 }
 
@@ -92,18 +108,20 @@ pub struct Tools {
     /// The t-SNE map (shipped, or computed here at the settings' perplexity).
     pub map: RwSignal<Option<MapState>>,
     mapper: StoredValue<Mapper, LocalStorage>,
-    /// The raw pixels' lessons, computed once in a worker of their own.
-    pub pixels: RwSignal<Option<PixelLessons>>,
-    pixel_worker: StoredValue<Mapper, LocalStorage>,
-    pub code_lessons: LocalResource<Option<CodeLessons>>,
+    /// The raw pixels' lessons: no model, so once per page.
+    pub pixels: LocalResource<Option<Lessons>>,
+    pub code_lessons: LocalResource<Option<Lessons>>,
     /// The map the settings ask for.
     pub shown_map: Memo<Option<MapState>>,
     /// The picked image's nearest test images in code space, nearest first.
-    pub nearest: Memo<Option<Vec<usize>>>,
+    pub nearest: LocalResource<Option<Vec<usize>>>,
     pub reconstructions: LocalResource<Option<Reconstructions>>,
+    /// The codes, for t-SNE in its worker when the model ships no map for these settings.
     pub codes: LocalResource<Option<Rc<Codes>>>,
     pub look: LocalResource<Option<Look>>,
     pub drawn: LocalResource<Option<Drawn>>,
+    /// Wanted when the map is computed here.
+    tsne_wanted: Memo<bool>,
 }
 
 impl Tools {
@@ -112,74 +130,94 @@ impl Tools {
         let drawing = RwSignal::new(None::<Vec<f32>>);
         let map = RwSignal::new(None::<MapState>);
         let reconstructions = LocalResource::new(move || {
-            let (model, test, indices) = (page.model(), page.test(), page.sample.get());
+            let (shown, indices, live) = (page.model(), page.sample.get(), page.live.get());
             async move {
-                let (model, test) = (model?, test?);
-                run::reconstruct(&model.trainer, &test, &indices).await.map_err(|e| page.fail(Message::ReconstructFailed { why: e.to_string() })).ok()
+                let shown = shown?;
+                if let Some((sample, reconstructions)) = &shown.precomputed
+                    && *sample == indices
+                {
+                    return Some(reconstructions.clone());
+                }
+                if !live {
+                    return None;
+                }
+                match page.ask(Request::Reconstruct { model: shown.model, indices }, |why| Message::ReconstructFailed { why }).await? {
+                    Reply::Reconstructions(r) => Some(r),
+                    _ => None,
+                }
             }
         });
-        // The codes answer the map's questions (PCA, nearest images, k-NN accuracy) and place
-        // drawings, so they are read for every shown model, a chunk at a time.
+        let perplexity = Memo::new(move |_| page.settings.with(|s| s.perplexity));
+        let tsne_wanted = Memo::new(move |_| {
+            let shipped = page.shown.with(|s| s.as_ref().and_then(|s| s.model.as_ref()).is_some_and(|m| !m.record.map.is_empty()));
+            page.settings.with(|s| s.map == MapMethod::Tsne) && !(shipped && perplexity.get() == DEFAULT_PERPLEXITY)
+        });
+        // The codes feed t-SNE, which runs only for a map not shipped with the model.
         let codes = LocalResource::new(move || {
-            let (model, test) = (page.model(), page.test());
+            let (model, wanted) = (page.live_model(), tsne_wanted.get());
             async move {
-                let (model, test) = (model?, test?);
-                match embedding::codes(&model.trainer, &test).await {
-                    Ok((values, dim)) => Some(Rc::new(Codes { values, dim })),
-                    Err(e) => {
-                        page.fail(Message::EncodeFailed { why: e.to_string() });
-                        None
-                    }
+                let model = model.filter(|_| wanted)?;
+                match page.ask(Request::Codes { model }, |why| Message::EncodeFailed { why }).await? {
+                    Reply::Codes { values, dim } => Some(Rc::new(Codes { values, dim })),
+                    _ => None,
                 }
             }
         });
         let look = LocalResource::new(move || {
-            let (model, test, index) = (page.model(), page.test(), picked.get());
+            let (model, test, index) = (page.live_model(), page.test(), picked.get());
             async move {
                 let (model, test, index) = (model?, test?, index?);
                 if index >= test.len() {
                     return None;
                 }
                 let pixels = test.batch_pixels(&[index]);
-                latent::look(&model.trainer, pixels).await.map_err(|e| page.fail(Message::LookFailed { index, why: e.to_string() })).ok()
+                match page.ask(Request::Look { model, pixels }, |why| Message::LookFailed { index, why }).await? {
+                    Reply::Look(look) => Some(look),
+                    _ => None,
+                }
             }
         });
-        let pixels = RwSignal::new(None::<PixelLessons>);
-        // Each a fraction of a second on the page's thread: two tasks, so neither is long.
-        let code_lessons = LocalResource::new(move || {
-            let test = page.test();
+        let lessons = move |reply: Option<Reply>| match reply? {
+            Reply::Lessons(lessons) => Some(lessons),
+            _ => None,
+        };
+        let pixels = LocalResource::new(move || {
+            let live = page.live.get();
             async move {
-                let (codes, test) = (codes.await?, test?);
-                let started = browser::now();
-                let pca = pca_projection(&codes.values, codes.dim);
-                let seconds = (browser::now() - started) / 1e3;
-                browser::sleep(0).await;
-                let accuracy = nearest_neighbour_accuracy(&codes.values, codes.dim, test.labels(), KNN_ROWS);
-                Some(CodeLessons { pca: MapState::finished(MapMethod::PcaCodes, pca, seconds), accuracy })
+                if !live {
+                    return None;
+                }
+                lessons(page.ask(Request::PixelLessons, |why| Message::LessonsFailed { why }).await)
             }
+        });
+        let code_lessons = LocalResource::new(move || {
+            let model = page.live_model();
+            async move { lessons(page.ask(Request::CodeLessons { model: model? }, |why| Message::EncodeFailed { why }).await) }
         });
         let method = Memo::new(move |_| page.settings.with(|s| s.map));
         let shown_map = Memo::new(move |_| match method.get() {
             MapMethod::Tsne => map.get(),
-            MapMethod::PcaCodes => code_lessons.get().flatten().map(|l| l.pca),
-            MapMethod::PcaPixels => pixels.get().map(|p| p.map),
+            MapMethod::PcaCodes => code_lessons.get().flatten().map(|l| MapState::finished(MapMethod::PcaCodes, l.map, l.seconds)),
+            MapMethod::PcaPixels => pixels.get().flatten().map(|l| MapState::finished(MapMethod::PcaPixels, l.map, l.seconds)),
         });
-        let nearest = Memo::new(move |_| {
-            let (codes, index) = (codes.get().flatten()?, picked.get()?);
-            (index < codes.values.len() / codes.dim.max(1)).then(|| nearest_to(&codes.values, codes.dim, index, NEAREST_SHOWN))
+        let nearest = LocalResource::new(move || {
+            let (model, index) = (page.live_model(), picked.get());
+            async move {
+                let request = Request::Nearest { model: model?, index: index?, count: NEAREST_SHOWN };
+                match page.ask(request, |why| Message::EncodeFailed { why }).await? {
+                    Reply::Indices(nearest) => Some(nearest),
+                    _ => None,
+                }
+            }
         });
         let finished_map = Memo::new(move |_| shown_map.with(|m| m.as_ref().filter(|m| m.done).map(|m| m.points.clone())));
         let drawn = LocalResource::new(move || {
-            let (model, test, pixels, points) = (page.model(), page.test(), drawing.get(), finished_map.get());
+            let (model, pixels, map, labels) = (page.live_model(), drawing.get(), finished_map.get(), page.data.labels());
             async move {
-                let (model, test, pixels) = (model?, test?, pixels?);
-                let look = latent::look(&model.trainer, pixels).await.map_err(|e| page.fail(Message::DrawingFailed { why: e.to_string() })).ok()?;
-                let placement = match points {
-                    Some(points) => codes.await.and_then(|codes| place_on_map(&codes.values, codes.dim, &points, &look.code, 10)),
-                    None => None,
-                };
+                let request = Request::Draw { model: model?, pixels: pixels?, map };
+                let Reply::Drawn { look, placement } = page.ask(request, |why| Message::DrawingFailed { why }).await? else { return None };
                 let at = placement.as_ref().map(|p| (p.x, p.y));
-                let neighbours = placement.map(|p| ClassCounts::of_images(&p.neighbours, &test));
+                let neighbours = placement.zip(labels).map(|(p, labels)| ClassCounts::of_images(&p.neighbours, &labels));
                 Some(Drawn { look, neighbours, at })
             }
         });
@@ -190,7 +228,6 @@ impl Tools {
             map,
             mapper: StoredValue::new_local(Mapper::default()),
             pixels,
-            pixel_worker: StoredValue::new_local(Mapper::default()),
             code_lessons,
             shown_map,
             nearest,
@@ -198,6 +235,7 @@ impl Tools {
             codes,
             look,
             drawn,
+            tsne_wanted,
         }
     }
 
@@ -206,55 +244,69 @@ impl Tools {
         self.inputs.model()
     }
 
+    /// The shown model, once the engine may be asked about it (tracked).
+    pub fn live_model(&self) -> Option<ModelRef> {
+        self.inputs.live_model()
+    }
+
+    /// Test image `index` corrupted at `corruption`, and `model`'s reconstruction of it.
+    pub async fn corrupted(self, model: ModelRef, test: Rc<LabeledImages>, index: usize, corruption: Corruption) -> Option<(Vec<f32>, Vec<f32>)> {
+        if index >= test.len() {
+            return None;
+        }
+        let request = Request::Corrupt { model, pixels: test.batch_pixels(&[index]), corruption };
+        match self.inputs.ask(request, |why| Message::CorruptFailed { index, why }).await? {
+            Reply::Corrupted(c) => Some((c.seen, c.reconstruction)),
+            _ => None,
+        }
+    }
+
+    /// [`WALK_STEPS`] images decoded by `model` from codes evenly spaced between test images
+    /// `from` and `to`.
+    pub async fn walk(self, model: ModelRef, test: Rc<LabeledImages>, from: usize, to: usize) -> Option<Vec<f32>> {
+        if from.max(to) >= test.len() {
+            return None;
+        }
+        let request = Request::Walk { model, from: test.batch_pixels(&[from]), to: test.batch_pixels(&[to]), steps: WALK_STEPS };
+        match self.inputs.ask(request, |why| Message::WalkFailed { from, to, why }).await? {
+            Reply::Images(images) => Some(images),
+            _ => None,
+        }
+    }
+
     /// The map follows the shown model: the one shipped with it, else t-SNE of its codes in
-    /// the worker (the outside world, hence effects).
+    /// the t-SNE worker (the outside world, hence effects).
     pub(super) fn follow_shown_model(self) {
         let page = self.inputs;
         let perplexity = Memo::new(move |_| page.settings.with(|s| s.perplexity));
-        let tsne_wanted = Memo::new(move |_| page.settings.with(|s| s.map == MapMethod::Tsne));
         // The shipped map was made at the default perplexity; another one is computed here.
         Effect::new(move |_| {
             let (model, perplexity) = (page.model(), perplexity.get());
             self.mapper.with_value(Mapper::stop);
-            let test_len = page.test().map_or(0, |t| t.len());
-            let shipped = model.filter(|_| perplexity == DEFAULT_PERPLEXITY).and_then(|m| shipped_map(&m, test_len));
+            let shipped = model.filter(|_| perplexity == DEFAULT_PERPLEXITY).and_then(|m| shipped_map(&m));
             self.map.set(shipped);
         });
         // t-SNE runs only while it is the map asked for; switching back resumes what is missing.
         Effect::new(move |_| {
             let Some(codes) = self.codes.get().flatten() else { return };
             let perplexity = perplexity.get();
-            if !tsne_wanted.get() || self.map.with_untracked(|m| m.as_ref().is_some_and(|m| m.done && m.perplexity == perplexity)) {
+            if !self.tsne_wanted.get() || self.map.with_untracked(|m| m.as_ref().is_some_and(|m| m.done && m.perplexity == perplexity)) {
                 return;
             }
             let map = self.map;
             self.mapper.with_value(|mapper| {
                 mapper.map(&codes.values, codes.dim, perplexity, move |update| match update {
                     Ok(state) => map.set(Some(state)),
-                    Err(why) => page.fail(Message::MapFailed { why }),
-                })
-            });
-        });
-        // The raw pixels' lessons need no model: once per page, off the page's thread.
-        Effect::new(move |_| {
-            let Some(test) = page.test() else { return };
-            if self.pixels.with_untracked(Option::is_some) {
-                return;
-            }
-            let pixels = self.pixels;
-            self.pixel_worker.with_value(|worker| {
-                worker.pixel_lessons(test.pixels(), IMAGE_PIXELS, test.labels(), move |result| match result {
-                    Ok(lessons) => pixels.set(Some(lessons)),
-                    Err(why) => page.fail(Message::LessonsFailed { why }),
+                    Err(why) => page.error.set(Some(Message::MapFailed { why })),
                 })
             });
         });
     }
 }
 
-/// The map computed when the model was trained, if its record has one for these test images.
-fn shipped_map(model: &ShownModel, test_len: usize) -> Option<MapState> {
-    ships_map(model, test_len).then(|| MapState {
+/// The map computed when the model was trained, if its record has one.
+fn shipped_map(model: &ShownModel) -> Option<MapState> {
+    (!model.record.map.is_empty()).then(|| MapState {
         method: MapMethod::Tsne,
         perplexity: DEFAULT_PERPLEXITY,
         points: model.record.map.clone(),
@@ -264,9 +316,4 @@ fn shipped_map(model: &ShownModel, test_len: usize) -> Option<MapState> {
         done: true,
         precomputed: true,
     })
-}
-
-/// The model's record holds a map for these test images (checked without copying its points).
-fn ships_map(model: &ShownModel, test_len: usize) -> bool {
-    test_len > 0 && model.record.map.len() == 2 * test_len
 }

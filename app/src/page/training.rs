@@ -1,31 +1,29 @@
-//! A run on the page: Train, Pause and Stop, and what the run's events change.
-
-use std::cell::Cell;
-use std::rc::Rc;
+//! A run on the page: Train, Pause and Stop, and what the run's events change. The run itself
+//! trains in the engine; the page draws what it reports.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use model::burn::prelude::Device;
-use model::weights::RunRecord;
-use model::{Experiment, TrainError, Trainer};
+use protocol::messages::{Control, ModelRef, Reply, Request, RequestId, RunEnd, RunError, RunEvent};
+use protocol::{Experiment, RunRecord};
 
-use super::{Backend, Page, Shown, ShownModel};
-use crate::backend::{BackendInfo, BackendKind};
+use super::{Page, Shown, ShownModel};
+use crate::engine::{Answer, Engine, Failure};
 use crate::figures::{FinishedRun, RunFigures};
-use crate::files;
-use crate::run::{self, Command, Reconstructions, Run, RunControl, RunEvent};
 use crate::settings::Settings;
 use crate::state::Phase;
-use crate::text::{Message, RunError};
+use crate::text::Message;
 
 /// The run being trained (or last trained), and the models trained here.
 #[derive(Clone, Copy)]
 pub struct Training {
     pub figures: RwSignal<RunFigures>,
     /// The run's latest reconstructions.
-    pub reconstructions: RwSignal<Option<Reconstructions>>,
+    pub reconstructions: RwSignal<Option<protocol::Reconstructions>>,
     pub paused: RwSignal<bool>,
-    control: StoredValue<Option<RunControl>, LocalStorage>,
+    /// The run under way (or starting), by its request.
+    pub(super) run: StoredValue<Option<RequestId>>,
+    /// A run could not start for want of data: Train waits for a Retry.
+    pub blocked: RwSignal<bool>,
     /// The last model trained here per experiment, for the overlay and the comparison.
     pub trained_here: RwSignal<Vec<ShownModel>, LocalStorage>,
 }
@@ -36,7 +34,8 @@ impl Training {
             figures: RwSignal::new(RunFigures::default()),
             reconstructions: RwSignal::new(None),
             paused: RwSignal::new(false),
-            control: StoredValue::new_local(None),
+            run: StoredValue::new(None),
+            blocked: RwSignal::new(false),
             trained_here: RwSignal::new_local(Vec::new()),
         }
     }
@@ -46,121 +45,148 @@ impl Training {
         self.trained_here.with(|runs| runs.iter().map(|m| FinishedRun { experiment: m.record.experiment, history: m.record.history.clone() }).collect())
     }
 
-    fn command(&self, command: Command) {
-        self.control.with_value(|c| c.as_ref().map(|c| c.set(command)));
+    /// The run under way reconstructs `sample` from its next epoch on.
+    pub fn resample(&self, engine: &Engine, sample: Vec<usize>) {
+        if let Some(run) = self.run.get_value() {
+            engine.control(run, Control::Sample(sample));
+        }
+    }
+
+    fn control(&self, engine: &Engine, control: Control) {
+        if let Some(run) = self.run.get_value() {
+            engine.control(run, control);
+        }
     }
 }
 
 impl Page {
-    /// Trains the settings' experiment on the page's backend: from fresh weights, or for
-    /// denoising and dropout with `from=tied`, from the tied model's, as the chapter does.
+    /// Trains the settings' experiment in the engine, once its data is in: from fresh weights,
+    /// or for denoising and dropout with `from=tied`, from the tied model's, as the chapter does.
     pub fn train(self) {
-        if self.is_training() {
+        if self.training.run.get_value().is_some() || !self.can_train_untracked() {
             return;
         }
-        let Some(Backend { device, info }) = self.backend.get_untracked() else { return };
+        self.go_live();
         let settings = self.settings.get_untracked();
-        let config = run::training_config(&settings, info.kind);
-        if !(settings.from_tied && settings.experiment.builds_on_tied()) {
-            match Trainer::new(config, &device) {
-                Ok(trainer) => self.run(trainer, settings, info, None),
-                Err(e) => self.fail(Message::SettingsRejected { why: e.to_string() }),
-            }
-            return;
-        }
-        spawn_local(async move {
-            let (bytes, source) = match self.tied_weights(&device).await {
-                Ok(tied) => tied,
-                Err(message) => return self.fail(message),
-            };
-            match Trainer::from_weights(config, &bytes, 0, &device) {
-                Ok(trainer) if !self.is_training() => self.run(trainer, settings, info, Some(source)),
-                Ok(_) => {}
-                Err(e) => self.fail(Message::SettingsRejected { why: e.to_string() }),
-            }
-        });
-    }
-
-    /// The tied model's weights and where they come from: the one trained here, else the
-    /// pretrained one.
-    async fn tied_weights(self, device: &Device) -> Result<(Vec<u8>, String), Message> {
-        let here = self.training.trained_here.with_untracked(|runs| runs.iter().find(|m| m.record.experiment == Experiment::Tied).cloned());
-        let (trainer, record) = match here {
-            Some(model) => (model.trainer, model.record),
-            None => {
-                let (trainer, record) = files::pretrained_model(Experiment::Tied, device).await.map_err(|_| Message::NoTiedModel)?;
-                (Rc::new(trainer), record)
-            }
-        };
-        let bytes = trainer.weights(&record).await.map_err(|_| Message::NoTiedModel)?;
-        let source = format!("{}, {} epochs, seed {}", record.source, record.epochs, record.seed);
-        Ok((bytes, source))
-    }
-
-    fn run(self, trainer: Trainer, settings: Settings, info: BackendInfo, started_from: Option<String>) {
-        let control = RunControl::new();
-        let training = self.training;
-        training.control.set_value(Some(control.clone()));
+        let from_tied = settings.from_tied && settings.experiment.builds_on_tied();
         self.cancel_showing();
-        let note = match &started_from {
-            Some(source) => Message::TrainingFromTied { experiment: settings.experiment, source: source.clone() },
-            None => Message::TrainingFresh(settings.experiment),
-        };
-        self.shown.set(Some(Shown { note, model: None }));
+        self.shown.set(Some(Shown { note: Message::TrainingFresh(settings.experiment), model: None }));
         self.comparison.value().set(None);
-        training.figures.set(RunFigures::default());
-        training.reconstructions.set(None);
-        training.paused.set(false);
+        self.training.figures.set(RunFigures::default());
+        self.training.reconstructions.set(None);
+        self.training.paused.set(false);
         self.error.set(None);
-        self.phase.set(Phase::Training);
+        // Loading until the engine has the run's data and trains.
+        self.phase.set(Phase::Loading);
+        let engine = self.engine();
+        // A placeholder id until the engine has the request: Train cannot start a second run.
+        self.training.run.set_value(Some(RequestId::MAX));
         spawn_local(async move {
-            let mut run = Run::new(trainer, info.kind, control);
-            let report_every = Rc::new(Cell::new(run::report_every(info.kind)));
-            let emit = {
-                let report_every = report_every.clone();
-                move |event: RunEvent| self.take_in(event, &report_every)
+            let start = if from_tied {
+                match self.tied_model().await {
+                    Ok(tied) => Some(tied),
+                    Err(message) => {
+                        self.training.run.set_value(None);
+                        self.phase.set(Phase::Error);
+                        return self.fail(message);
+                    }
+                }
+            } else {
+                None
             };
-            let dataset = self.data.dataset;
-            let result = run.train(&settings, move || dataset.get_untracked(), move || self.sample(), emit).await;
-            self.finish(run.into_trainer(), settings.experiment, started_from, result);
+            let (start_from, started_from) = start.unzip();
+            if let Some(source) = &started_from {
+                let note = Message::TrainingFromTied { experiment: settings.experiment, source: source.clone() };
+                self.shown.set(Some(Shown { note, model: None }));
+            }
+            let request = Request::Train(settings.run_settings(start_from, self.sample()));
+            let (id, ended) = engine.run(request, move |event| self.take_in(event));
+            self.training.run.set_value(Some(id));
+            let answer = ended.await;
+            self.training.run.set_value(None);
+            self.finish(&settings, started_from, answer);
         });
+    }
+
+    fn can_train_untracked(&self) -> bool {
+        untrack(|| self.can_train())
+    }
+
+    /// The tied model to start from, and where it comes from: the one trained here, else the
+    /// pretrained one.
+    async fn tied_model(self) -> Result<(ModelRef, String), Message> {
+        let here = self.training.trained_here.with_untracked(|runs| runs.iter().find(|m| m.record.experiment == Experiment::Tied).cloned());
+        let (model, record) = match here {
+            Some(model) => (model.model, model.record),
+            None => (ModelRef::Pretrained(Experiment::Tied), super::shown::pretrained_view(Experiment::Tied).await.map_err(|_| Message::NoTiedModel)?.record),
+        };
+        Ok((model, format!("{}, {} epochs, seed {}", record.source, record.epochs, record.seed)))
     }
 
     /// What one of the run's events changes on the page.
-    fn take_in(self, event: RunEvent, report_every: &Cell<usize>) {
-        self.training.figures.update(|f| f.apply(&event, report_every.get()));
+    fn take_in(self, event: RunEvent) {
+        self.training.figures.update(|f| f.apply(&event));
         match event {
+            RunEvent::Started => self.phase.set(Phase::Training),
             RunEvent::Reconstructions(r) => self.training.reconstructions.set(Some(r)),
-            RunEvent::MovedToCpu { kept, why } => {
-                let note = Message::MovedToCpu { why, kept };
-                self.notify(Message::Sentence(Box::new(note.clone())));
-                self.backend.set(Some(Backend { device: Device::flex(), info: BackendInfo { kind: BackendKind::Cpu, why: note } }));
-                report_every.set(run::report_every(BackendKind::Cpu));
-            }
-            _ => {}
+            RunEvent::MovedToCpu { kept, why } => self.notify(Message::Sentence(Box::new(Message::MovedToCpu { why, kept }))),
+            RunEvent::Progress(_) | RunEvent::Validating { .. } | RunEvent::Epoch(_) => {}
         }
     }
 
     /// Shows what the run trained (if it finished an epoch) and says how it ended.
-    fn finish(self, trainer: Trainer, experiment: Experiment, started_from: Option<String>, result: Result<(), TrainError>) {
+    fn finish(self, settings: &Settings, started_from: Option<String>, answer: Answer) {
+        let end = match answer {
+            Ok(Reply::RunEnded(end)) => end,
+            Ok(_) => RunEnd { model: None, epochs_done: 0, result: Err(RunError::Other("the engine answered something else".into())) },
+            Err(failure) => {
+                // A failed engine is on the page already; a refused request is said here.
+                if let Failure::Refused(why) = failure {
+                    self.fail(Message::SettingsRejected { why });
+                }
+                self.shown.set(None);
+                return self.phase.set(Phase::Error);
+            }
+        };
         let history = self.training.figures.with_untracked(|f| f.history.clone());
-        if history.is_empty() {
+        let experiment = settings.experiment;
+        match end.model {
             // A run that ended before its first epoch has nothing worth showing or saving.
-            self.shown.set(None);
-        } else {
-            let record = RunRecord { started_from: started_from.clone(), ..RunRecord::of(&trainer, experiment, "trained in the browser".into(), history.clone()) };
-            let note = Message::TrainedHere { experiment, epochs: record.epochs, seed: record.seed, from_tied: started_from };
-            let model = ShownModel { trainer: Rc::new(trainer), record };
-            self.training.trained_here.update(|runs| {
-                runs.retain(|m| m.record.experiment != experiment);
-                runs.push(model.clone());
-            });
-            self.shown.set(Some(Shown { note, model: Some(model) }));
+            None => self.shown.set(None),
+            Some(id) => {
+                let record = RunRecord {
+                    experiment,
+                    epochs: end.epochs_done,
+                    batch_size: settings.batch_size,
+                    learning_rate: settings.learning_rate,
+                    seed: settings.seed,
+                    source: "trained in the browser".into(),
+                    history,
+                    started_from: started_from.clone(),
+                    map: Vec::new(),
+                };
+                let note = Message::TrainedHere { experiment, epochs: record.epochs, seed: record.seed, from_tied: started_from };
+                let model = ShownModel { model: ModelRef::Made(id), record, precomputed: None };
+                self.training.trained_here.update(|runs| {
+                    runs.retain(|m| m.record.experiment != experiment);
+                    runs.push(model.clone());
+                });
+                self.shown.set(Some(Shown { note, model: Some(model) }));
+            }
         }
-        match result {
-            Ok(()) | Err(TrainError::Stopped) => self.phase.set(Phase::Done),
-            Err(e) => {
-                self.fail(Message::RunFailed { error: RunError::of(&e), epochs_done: history.len() });
+        match end.result {
+            Ok(()) | Err(RunError::Stopped) => self.phase.set(Phase::Done),
+            // The data status names the files, with a Retry that starts the run.
+            Err(RunError::NoData(_)) => {
+                self.training.blocked.set(true);
+                self.phase.set(Phase::Error);
+            }
+            Err(RunError::Refused(why)) => {
+                self.fail(Message::SettingsRejected { why });
+                self.phase.set(Phase::Error);
+            }
+            Err(error) => {
+                self.fail(Message::RunFailed { error, epochs_done: end.epochs_done });
                 self.phase.set(Phase::Error);
             }
         }
@@ -170,12 +196,12 @@ impl Page {
     pub fn pause_or_resume(self) {
         let pausing = !self.training.paused.get_untracked();
         self.training.paused.set(pausing);
-        self.training.command(if pausing { Command::Pause } else { Command::Run });
+        self.training.control(&self.engine(), if pausing { Control::Pause } else { Control::Resume });
     }
 
     /// Stops the run after the step under way; finished epochs stay.
     pub fn stop(self) {
         self.training.paused.set(false);
-        self.training.command(Command::Stop);
+        self.training.control(&self.engine(), Control::Stop);
     }
 }

@@ -7,9 +7,9 @@ use proptest::test_runner::Config;
 
 use super::*;
 
-const KEYS: [&str; 17] = [
+const KEYS: [&str; 18] = [
     "experiment", "epochs", "batch", "lr", "seed", "noise", "dropout", "train_limit", "backend", "autostart", "hide",
-    "images", "palette", "lang", "from", "map", "perplexity",
+    "images", "palette", "lang", "from", "map", "perplexity", "prefetch",
 ];
 
 /// `default` cases unless `PROPTEST_CASES` says otherwise.
@@ -104,7 +104,7 @@ proptest! {
         let (settings, warnings) = Settings::from_query(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         prop_assert!(warnings.len() <= pairs.len());
         in_bounds(&settings)?;
-        let _ = settings.training_config();
+        let _ = settings.run_settings(None, Vec::new());
         round_trips(&settings)?;
     }
 }
@@ -124,6 +124,7 @@ fn valid_pair() -> impl Strategy<Value = (String, String)> {
         (1usize..).prop_map(|v| ("train_limit".into(), v.to_string())),
         prop::sample::select(vec!["webgpu", "gpu", "cpu", "auto", "CPU"]).prop_map(|v| ("backend".into(), v.into())),
         prop::sample::select(vec!["1", "0", "true", "false", "yes", "no"]).prop_map(|v| ("autostart".into(), v.into())),
+        prop::sample::select(vec!["1", "0", "true", "false", "yes", "no"]).prop_map(|v| ("prefetch".into(), v.into())),
         prop::collection::vec(prop::sample::select(Panel::ALL.to_vec()), 0..12).prop_map(|panels| {
             ("hide".into(), panels.iter().map(|p| p.name()).collect::<Vec<_>>().join(","))
         }),

@@ -3,19 +3,12 @@
 
 use std::str::FromStr;
 
-use model::{DEFAULT_DROPOUT_RATE, DEFAULT_NOISE_STDDEV, Experiment, TrainingConfig};
+pub use protocol::messages::BackendChoice;
+use protocol::messages::{ModelRef, RunSettings};
+use protocol::{DEFAULT_DROPOUT_RATE, DEFAULT_NOISE_STDDEV, Experiment, ModelShape};
 
 use crate::i18n::Locale;
 use leptos_i18n::Locale as _;
-
-/// Which backend to train on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BackendChoice {
-    /// The faster one on this machine.
-    Auto,
-    WebGpu,
-    Cpu,
-}
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Settings {
@@ -44,6 +37,9 @@ pub struct Settings {
     pub map: MapMethod,
     /// t-SNE's perplexity.
     pub perplexity: f32,
+    /// The engine and the test images come once the first view is drawn and the page is idle;
+    /// off, at the visitor's first use (a click, a key, a scroll).
+    pub prefetch: bool,
 }
 
 /// How the map places the test images.
@@ -167,6 +163,7 @@ impl Default for Settings {
             from_tied: false,
             map: MapMethod::Tsne,
             perplexity: DEFAULT_PERPLEXITY,
+            prefetch: true,
         }
     }
 }
@@ -205,11 +202,8 @@ impl Settings {
                     "auto" => Ok(settings.backend = BackendChoice::Auto),
                     _ => Err(Problem::OneOf(&["webgpu", "cpu", "auto"])),
                 },
-                "autostart" => match value {
-                    "1" | "true" | "yes" => Ok(settings.autostart = true),
-                    "0" | "false" | "no" => Ok(settings.autostart = false),
-                    _ => Err(Problem::OneOf(&["1", "0"])),
-                },
+                "autostart" => switch(value).map(|on| settings.autostart = on),
+                "prefetch" => switch(value).map(|on| settings.prefetch = on),
                 "hide" => panels(value).map(|v| settings.hide = v),
                 "images" => image_list(value).map(|v| settings.images = Some(v)),
                 "palette" => match value.to_ascii_lowercase().as_str() {
@@ -278,6 +272,7 @@ impl Settings {
         differs("from", self.from_tied, "tied".into());
         differs("map", self.map != default.map, self.map.name().into());
         differs("perplexity", self.perplexity != default.perplexity, self.perplexity.to_string());
+        differs("prefetch", self.prefetch != default.prefetch, "0".into());
         pairs
     }
 
@@ -285,19 +280,39 @@ impl Settings {
         !self.hide.contains(&panel)
     }
 
-    /// The model crate's training config for these settings.
-    pub fn training_config(&self) -> TrainingConfig {
-        let mut model = self.experiment.model_config();
+    /// The model these settings train: the experiment's, with its corruption level.
+    pub fn shape(&self) -> ModelShape {
+        let mut shape = self.experiment.shape();
         match self.experiment {
-            Experiment::Denoising => model.noise_stddev = self.noise_stddev,
-            Experiment::Dropout => model.dropout_rate = self.dropout_rate,
+            Experiment::Denoising => shape.noise_stddev = self.noise_stddev,
+            Experiment::Dropout => shape.dropout_rate = self.dropout_rate,
             Experiment::Stacked | Experiment::Tied => {}
         }
-        TrainingConfig::new(model)
-            .with_epochs(self.epochs)
-            .with_batch_size(self.batch_size)
-            .with_learning_rate(self.learning_rate)
-            .with_seed(self.seed)
+        shape
+    }
+
+    /// A run of these settings, as the engine takes it: from fresh weights unless `start_from`
+    /// names a model, reconstructing `sample` after each epoch.
+    pub fn run_settings(&self, start_from: Option<ModelRef>, sample: Vec<usize>) -> RunSettings {
+        RunSettings {
+            shape: self.shape(),
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            learning_rate: self.learning_rate,
+            seed: self.seed,
+            train_limit: self.train_limit,
+            start_from,
+            sample,
+        }
+    }
+}
+
+/// A yes-or-no parameter.
+fn switch(value: &str) -> Result<bool, Problem> {
+    match value {
+        "1" | "true" | "yes" => Ok(true),
+        "0" | "false" | "no" => Ok(false),
+        _ => Err(Problem::OneOf(&["1", "0"])),
     }
 }
 

@@ -38,7 +38,7 @@ fn reads_every_parameter() {
             ..Settings::default()
         }
     );
-    assert_eq!(settings.training_config().model.noise_stddev, 0.3);
+    assert_eq!(settings.shape().noise_stddev, 0.3);
 }
 
 #[test]
@@ -93,7 +93,7 @@ fn bad_panels_and_images_are_explained() {
 
 #[test]
 fn the_defaults_are_the_chapters() {
-    let config = Settings::default().training_config();
+    let config = Settings::default().run_settings(None, Vec::new());
     assert_eq!((config.epochs, config.batch_size, config.learning_rate), (10, 32, 1.5));
 }
 

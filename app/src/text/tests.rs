@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::*;
+use protocol::messages::{BackendWhy, RunError};
 
 /// Every key of a catalogue (dotted), with its text.
 fn entries(json: &str) -> BTreeMap<String, String> {
@@ -82,13 +83,13 @@ fn the_chapter_s_terms_are_used() {
 
 #[test]
 fn errors_and_notices_arrive_translated() {
-    let diverged = TrainError::Diverged { epoch: 3, step: 17, loss: 9.87e23 };
-    let failed = Message::RunFailed { error: RunError::of(&diverged), epochs_done: 2 };
+    let diverged = RunError::Diverged { epoch: 3, step: 17, loss: 9.87e23 };
+    let failed = Message::RunFailed { error: diverged, epochs_done: 2 };
     let (en, zh) = (failed.text(Locale::en), failed.text(Locale::zh));
     assert!(en.contains("9.9e23") && en.contains("stays on screen"), "{en}");
     assert!(zh.contains("9.9e23") && zh.contains("训练发散") && zh.contains("保留在页面上"), "{zh}");
     assert!(!zh.contains("diverged") && !en.contains("发散"));
-    let lost = Message::RunFailed { error: RunError::of(&TrainError::Device("device lost".into())), epochs_done: 0 };
+    let lost = Message::RunFailed { error: RunError::Device("device lost".into()), epochs_done: 0 };
     assert!(lost.text(Locale::zh).starts_with("GPU 停止工作了（device lost）"), "{}", lost.text(Locale::zh));
     let note = Message::Pretrained { experiment: Experiment::Tied, epochs: 10, seed: 0, source: "fmnist-ae train".into() };
     assert!(note.text(Locale::zh).starts_with("预训练模型：权重绑定，10 轮"), "{}", note.text(Locale::zh));
@@ -96,7 +97,7 @@ fn errors_and_notices_arrive_translated() {
     let moved = Message::Sentence(Box::new(Message::MovedToCpu { why: "lost".into(), kept: 2 }));
     assert!(moved.text(Locale::en).ends_with("from the weights after epoch 2."), "{}", moved.text(Locale::en));
     assert!(moved.text(Locale::zh).ends_with("从第 2 轮后的权重继续训练。"), "{}", moved.text(Locale::zh));
-    let stays = Message::StaysOnCpu(Box::new(Message::BackendTimed { batch: 32, gpu_ms: 5.25, cpu_ms: 10.0, adapter: "x".into() }));
+    let stays = Message::Backend(BackendWhy::StaysOnCpu(Box::new(BackendWhy::Timed { batch: 32, gpu_ms: 5.25, cpu_ms: 10.0, adapter: "x".into() })));
     assert!(stays.text(Locale::zh).contains("GPU（x）每个训练步 5.2 毫秒") || stays.text(Locale::zh).contains("5.3 毫秒"), "{}", stays.text(Locale::zh));
 }
 
@@ -116,4 +117,15 @@ fn class_counts_read_in_both_languages() {
     let counts = ClassCounts::of([7, 5, 7, 7]);
     assert_eq!(counts.text(Locale::en), "Sneaker (3), Sandal (1)");
     assert_eq!(counts.text(Locale::zh), "运动鞋（3）、凉鞋（1）");
+}
+
+#[test]
+fn the_static_skeleton_says_what_the_page_says() {
+    // index.html paints before any wasm runs; its words are the catalogues', in both languages.
+    let html = include_str!("../../../index.html");
+    for catalogue in [english(), chinese()] {
+        for key in ["page.title", "page.lede", "page.curves", "page.reconstructions"] {
+            assert!(html.contains(&catalogue[key]), "index.html's skeleton lacks {key}: {:?}", catalogue[key]);
+        }
+    }
 }

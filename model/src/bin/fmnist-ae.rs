@@ -26,7 +26,9 @@ mod native {
     use model::burn::prelude::Device;
     use model::data::{LabeledImages, source};
     use model::embedding::{Repulsion, TsneConfig, knn_accuracy, trustworthiness, tsne};
-    use model::{EpochRecord, Experiment, TrainEvent, Trainer, TrainingConfig, read_values};
+    use model::weights::RunRecord;
+    use model::{AutoencoderConfig, EpochRecord, Experiment, TrainEvent, Trainer, TrainingConfig, read_values};
+    use protocol::{FirstView, RECONSTRUCTIONS_SHOWN};
     use serde::Serialize;
 
     #[derive(Parser)]
@@ -84,13 +86,23 @@ mod native {
             json: Option<PathBuf>,
         },
         /// Train all four experiments and write what the page shows before any training: for
-        /// each, `<experiment>.safetensors` (weights) and `<experiment>.json` (history, settings,
-        /// the t-SNE map of the test codes).
+        /// each, `<experiment>.safetensors` (weights) and `<experiment>.view.bin`, its first-view
+        /// pack (its record: history, settings, the t-SNE map of the test codes; its
+        /// reconstructions of the first test images; the test labels).
         Pretrain {
             #[arg(long, default_value = "public/pretrained")]
             out: PathBuf,
             #[command(flatten)]
             run: RunArgs,
+        },
+        /// Write the first-view packs again from the weights and records already in `dir` (after
+        /// the pack's format changed), without training.
+        Pack {
+            #[arg(long, default_value = "public/pretrained")]
+            dir: PathBuf,
+            /// Directory with the Fashion-MNIST IDX files (default: $FASHION_MNIST_DIR, then Debian's).
+            #[arg(long)]
+            data: Option<PathBuf>,
         },
         /// Train all four experiments and compare epochs 8-10 with the chapter's Keras run.
         Parity {
@@ -165,6 +177,7 @@ mod native {
             }
             Command::Parity { reference, run } => parity(&reference, &run),
             Command::Pretrain { out, run } => pretrain(&out, &run),
+            Command::Pack { dir, data } => pack(&dir, data.as_deref()),
             Command::Bench { experiment, backend, data, json } => bench(experiment, backend, data.as_deref(), json.as_deref()),
         };
         match result {
@@ -187,7 +200,7 @@ mod native {
     }
 
     fn training_config(experiment: Experiment, run: &RunArgs) -> TrainingConfig {
-        let mut model = experiment.model_config();
+        let mut model = AutoencoderConfig::of(experiment);
         if let (Some(stddev), Experiment::Denoising) = (run.noise_stddev, experiment) {
             model.noise_stddev = stddev;
         }
@@ -251,20 +264,56 @@ mod native {
             let codes = block_on(read_values([trainer.encode(&test)])).map_err(|e| e.to_string())?.concat();
             let map = tsne(&codes, codes.len() / test.len(), &TsneConfig::default(), |_, _| {});
             let source = format!("`{command}` at commit {commit}");
-            let record = model::weights::RunRecord {
+            let record = RunRecord {
                 // Two decimals are finer than a pixel of the drawn map.
                 map: map.iter().map(|v| (v * 100.0).round() / 100.0).collect(),
-                ..model::weights::RunRecord::of(&trainer, experiment, source, history)
+                ..trainer.record(experiment, source, history)
             };
             let weights = block_on(trainer.weights(&record)).map_err(|e| e.to_string())?;
-            let write = |name: String, bytes: &[u8]| {
-                let path = out.join(name);
-                std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))
-            };
-            write(format!("{experiment}.safetensors"), &weights)?;
-            write(format!("{experiment}.json"), serde_json::to_string(&record).expect("plain data").as_bytes())?;
+            write(&out.join(format!("{experiment}.safetensors")), &weights)?;
+            write_pack(out, &trainer, record, &test)?;
         }
-        eprintln!("wrote the four experiments' weights and records to {}", out.display());
+        eprintln!("wrote the four experiments' weights and first-view packs to {}", out.display());
+        Ok(())
+    }
+
+    fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
+        std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// Writes `record`'s first-view pack into `dir`: the record, the model's reconstructions of
+    /// the test images the page shows first, and the test labels.
+    fn write_pack(dir: &Path, trainer: &Trainer, record: RunRecord, test: &LabeledImages) -> Result<(), String> {
+        let sample: Vec<usize> = (0..RECONSTRUCTIONS_SHOWN).collect();
+        let reconstructions = block_on(trainer.reconstructions(test, &sample)).map_err(|e| e.to_string())?;
+        let path = dir.join(FirstView::file_name(record.experiment));
+        let view = FirstView { record, sample, reconstructions, labels: test.labels().to_vec() };
+        write(&path, &view.to_bytes())?;
+        eprintln!("wrote {} ({} bytes)", path.display(), view.to_bytes().len());
+        Ok(())
+    }
+
+    /// Rewrites the packs in `dir` from its weights and the records in its packs (or in the
+    /// `<experiment>.json` records earlier versions wrote).
+    fn pack(dir: &Path, data: Option<&Path>) -> Result<(), String> {
+        let test = load(data)?.test;
+        for experiment in Experiment::ALL {
+            let read = |name: String| {
+                let path = dir.join(name);
+                std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))
+            };
+            let record: RunRecord = match read(FirstView::file_name(experiment)) {
+                Ok(bytes) => FirstView::from_bytes(&bytes).map_err(|e| format!("{experiment}: {e}"))?.record,
+                Err(_) => serde_json::from_slice(&read(format!("{experiment}.json"))?).map_err(|e| format!("{experiment}.json: {e}"))?,
+            };
+            let config = TrainingConfig::new(AutoencoderConfig::of(experiment))
+                .with_batch_size(record.batch_size)
+                .with_learning_rate(record.learning_rate)
+                .with_seed(record.seed);
+            let weights = read(format!("{experiment}.safetensors"))?;
+            let trainer = Trainer::from_weights(config, &weights, record.epochs, &Device::flex()).map_err(|e| format!("{experiment}: {e}"))?;
+            write_pack(dir, &trainer, record, &test)?;
+        }
         Ok(())
     }
 
@@ -332,7 +381,7 @@ mod native {
             #[cfg(not(feature = "wgpu"))]
             Backend::Wgpu => unreachable!("device() refuses wgpu in a build without it"),
         }
-        let mut trainer = Trainer::new(TrainingConfig::new(experiment.model_config()), &device).map_err(|e| e.to_string())?;
+        let mut trainer = Trainer::new(TrainingConfig::new(AutoencoderConfig::of(experiment)), &device).map_err(|e| e.to_string())?;
         let record = block_on(trainer.run_epoch(&data.train, &data.test, &mut quiet)).map_err(|e| e.to_string())?;
         println!("{experiment}, one epoch of {} images at batch 32 + validation on {}: {:.2} s", data.train.len(), data.test.len(), record.seconds);
         figures.insert("epoch_seconds".into(), record.seconds.into());
@@ -360,7 +409,7 @@ mod native {
         use futures_lite::future::block_on;
         use model::burn::prelude::Device;
         use model::data::source::FashionMnist;
-        use model::{Experiment, StepEngine, Trainer, TrainingConfig};
+        use model::{AutoencoderConfig, Experiment, StepEngine, Trainer, TrainingConfig};
 
         /// Steps timed per batch size, after a warm-up that compiles every kernel.
         const TIMED_STEPS: [(usize, usize); 2] = [(32, 200), (256, 40)];
@@ -434,7 +483,7 @@ mod native {
             let mut kernels = Vec::new();
             for (engine, engine_name) in [(StepEngine::Autodiff, "autodiff"), (StepEngine::Auto, "fused")] {
                 for (batch, steps) in TIMED_STEPS {
-                    let config = TrainingConfig::new(experiment.model_config()).with_batch_size(batch).with_engine(engine);
+                    let config = TrainingConfig::new(AutoencoderConfig::of(experiment)).with_batch_size(batch).with_engine(engine);
                     let mut trainer = Trainer::new(config, device).map_err(|e| e.to_string())?;
                     let sync = || device.sync().map_err(|e| format!("{e:?}"));
                     let run = |trainer: &mut Trainer, steps: usize| trainer.train_steps(&data.train, steps).map_err(|e| e.to_string());
@@ -467,7 +516,7 @@ mod native {
             }
 
             let mut quiet = async |_| std::ops::ControlFlow::Continue(());
-            let mut trainer = Trainer::new(TrainingConfig::new(experiment.model_config()), device).map_err(|e| e.to_string())?;
+            let mut trainer = Trainer::new(TrainingConfig::new(AutoencoderConfig::of(experiment)), device).map_err(|e| e.to_string())?;
             // Validation alone: an "epoch" of one batch, then the whole test set.
             let one_batch = data.train.slice(0..32);
             block_on(trainer.run_epoch(&one_batch, &data.test, &mut quiet)).map_err(|e| e.to_string())?;
@@ -490,7 +539,7 @@ mod native {
         // Validation on one image: the timings are of the training steps.
         let one_test_image = data.test.slice(0..1);
         for (batch, steps) in BENCH_STEPS {
-            let config = TrainingConfig::new(experiment.model_config()).with_batch_size(batch).with_report_every(steps);
+            let config = TrainingConfig::new(AutoencoderConfig::of(experiment)).with_batch_size(batch).with_report_every(steps);
             let mut trainer = Trainer::new(config, device).map_err(|e| e.to_string())?;
             let images = |steps: usize| data.train.slice(0..steps * batch);
             block_on(trainer.run_epoch(&images(10), &one_test_image, &mut quiet)).map_err(|e| e.to_string())?;
@@ -500,7 +549,7 @@ mod native {
             println!("{experiment}, batch {batch:>3}: {ms:.2} ms per training step ({:.0} images/s)", batch as f64 * 1e3 / ms);
             figures.insert(format!("ms_per_step_batch{batch}"), ms.into());
         }
-        let mut trainer = Trainer::new(TrainingConfig::new(experiment.model_config()), device).map_err(|e| e.to_string())?;
+        let mut trainer = Trainer::new(TrainingConfig::new(AutoencoderConfig::of(experiment)), device).map_err(|e| e.to_string())?;
         let profile = trainer.profile(&data.train, PROFILE_STEPS).map_err(|e| e.to_string())?;
         print_profile(&profile);
         figures.insert("profile_batch32".into(), serde_json::to_value(&profile).expect("plain numbers"));

@@ -1,14 +1,12 @@
-//! The t-SNE worker: maps the test codes to 2-D off the page's thread, posting the map every
-//! few iterations so the page can animate it while staying responsive.
-//!
-//! Also the raw pixels' lessons, which take a second or more: their PCA map and how often the
-//! nearest image shares the class.
+//! The t-SNE worker: maps the test codes to 2-D, posting the map every few iterations so the
+//! page can animate it. A worker of its own, apart from the engine: t-SNE runs for seconds
+//! without a break, and a new map (another model, another perplexity) ends it by terminating
+//! the worker.
 //!
 //! Once started it posts `{ kind: "ready" }` (a request sent earlier would be lost while the
-//! module loads). Requests: `{ run, codes: Float32Array, dim, perplexity }` (t-SNE), or
-//! `{ run, task: "pixels", pixels: Uint8Array, dim, labels: Uint8Array, rows }`. Replies: `{ run, kind:
-//! "progress" | "done", iteration, total, seconds, map: Float32Array }`, `{ run, kind:
-//! "lessons", map, accuracy, pca_seconds }` or `{ run, kind: "error", message }`.
+//! module loads). Request: `{ run, codes: Float32Array, dim, perplexity }`. Replies: `{ run,
+//! kind: "progress" | "done", iteration, total, seconds, map: Float32Array }` or `{ run, kind:
+//! "error", message }`.
 
 #[cfg(target_arch = "wasm32")]
 #[path = "../constructors.rs"]
@@ -16,9 +14,8 @@ mod constructors;
 
 #[cfg(target_arch = "wasm32")]
 fn main() {
-    use js_sys::{Float32Array, Object, Reflect, Uint8Array};
-    use model::embedding::{TsneConfig, pca_projection, tsne};
-    use model::neighbours::nearest_neighbour_accuracy;
+    use js_sys::{Float32Array, Object, Reflect};
+    use model::embedding::{TsneConfig, tsne};
     use wasm_bindgen::{JsCast, JsValue, closure::Closure};
     use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
@@ -42,11 +39,7 @@ fn main() {
             }
             let _ = poster.post_message(&message);
         };
-        // Codes come as floats; raw pixels as bytes, scaled as the model sees them.
-        let codes = match field("pixels").dyn_into::<Uint8Array>() {
-            Ok(bytes) => bytes.to_vec().into_iter().map(|b| f32::from(b) / 255.0).collect(),
-            Err(_) => field("codes").dyn_into::<Float32Array>().map(|a| a.to_vec()).unwrap_or_default(),
-        };
+        let codes = field("codes").dyn_into::<Float32Array>().map(|a| a.to_vec()).unwrap_or_default();
         let dim = field("dim").as_f64().unwrap_or(0.0) as usize;
         if dim == 0 || codes.is_empty() || codes.len() % dim != 0 || codes.iter().any(|v| !v.is_finite()) {
             reply("error", &[("message", "the codes to map are empty or not finite".into())]);
@@ -54,16 +47,6 @@ fn main() {
         }
         let start = js_sys::Date::now();
         let seconds = move || (js_sys::Date::now() - start) / 1000.0;
-        if field("task").as_string().as_deref() == Some("pixels") {
-            let labels = field("labels").dyn_into::<Uint8Array>().map(|a| a.to_vec()).unwrap_or_default();
-            let rows = field("rows").as_f64().unwrap_or(0.0) as usize;
-            let map = pca_projection(&codes, dim);
-            let pca_seconds = seconds();
-            let accuracy = nearest_neighbour_accuracy(&codes, dim, &labels, rows);
-            let fields = [("map", Float32Array::from(&map[..]).into()), ("accuracy", accuracy.into()), ("pca_seconds", pca_seconds.into())];
-            reply("lessons", &fields);
-            return;
-        }
         let perplexity = field("perplexity").as_f64().map_or(TsneConfig::default().perplexity, |p| p as f32);
         let config = TsneConfig { perplexity, ..TsneConfig::default() };
         let total = config.iterations;
