@@ -139,6 +139,32 @@ export async function waitForState(page, states, timeout) {
   return page.evaluate(() => document.body.dataset.state);
 }
 
+/**
+ * Runs `setup` in the engine's worker before the engine's wasm starts (init scripts reach only
+ * the page, not its workers): the wasm is held in the network until `setup` has run there.
+ */
+export async function beforeEngine(page, setup) {
+  let release;
+  const done = new Promise((resolve) => { release = resolve; });
+  await page.route('**/engine_bg.wasm', async (route) => {
+    await done;
+    await route.continue();
+  });
+  page.on('worker', async (worker) => {
+    if (!worker.url().endsWith('/engine_boot.js')) return;
+    await worker.evaluate(setup);
+    release();
+  });
+}
+
+/** The engine's worker, once the page has started it. */
+export async function engineWorker(page, timeout = 120_000) {
+  const found = () => page.workers().find((w) => w.url().endsWith('/engine_boot.js'));
+  if (found()) return found();
+  await page.waitForEvent('worker', { predicate: (w) => w.url().endsWith('/engine_boot.js'), timeout });
+  return found();
+}
+
 /** The history table as numbers, one object per epoch. */
 export async function history(page) {
   return page.$$eval('[data-testid=history] tbody tr', (rows) =>

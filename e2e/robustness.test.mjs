@@ -2,7 +2,7 @@
 // WebGPU, a diverging run, a long session, impatient clicks, and a strict Content-Security-Policy.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CSP, history, openPage, pageSession, waitForState } from './harness.mjs';
+import { CSP, beforeEngine, engineWorker, history, openPage, pageSession, waitForState } from './harness.mjs';
 
 const MINUTE = 60_000;
 const session = pageSession();
@@ -48,6 +48,8 @@ test('train shards that 404, arrive truncated or fail their hash are named; the 
   };
   for (const [file, fault] of Object.entries(faults)) await page.route(`**/data/fashion-mnist/${file}`, fault);
   await page.goto(`${session.server.url}?experiment=tied&epochs=1&backend=cpu`);
+  // The training set comes only when asked for: here before the class, by its button.
+  await page.click('[data-testid=fetch-training]');
   await page.waitForSelector('[data-testid=load-error]', { timeout: 2 * MINUTE });
   await page.waitForFunction(() => document.querySelectorAll('[data-testid=load-error] li').length === 3, null, { timeout: 2 * MINUTE });
   const message = await loadErrorText(page);
@@ -105,15 +107,16 @@ test('a manifest that is not JSON, or a corrupted test shard, stops the page wit
 });
 
 test('no WebGPU, or a WebGPU that refuses a device: the CPU trains, and the page says why', async () => {
+  // WebGPU lives in the engine's worker: each fault is set up there.
   for (const [setup, query, why] of [
-    [() => Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined }), '', /no WebGPU/],
+    [() => Object.defineProperty(WorkerNavigator.prototype, 'gpu', { get: () => undefined }), '', /no WebGPU/],
     [() => { GPU.prototype.requestAdapter = async () => null; }, '', /found no usable adapter/],
     [() => { GPUAdapter.prototype.requestDevice = () => Promise.reject(new Error('refused by the test')); }, 'backend=webgpu&', /WebGPU failed to start/],
   ]) {
     const page = await session.browser.newPage();
     page.problems = [];
     page.on('pageerror', (error) => page.problems.push(error.message));
-    await page.addInitScript(setup);
+    await beforeEngine(page, setup);
     await page.goto(`${session.server.url}?${query}experiment=tied&epochs=1&train_limit=256&autostart=1`);
     assert.equal(await waitForState(page, ['done', 'error'], 5 * MINUTE), 'done', why.source);
     assert.match(await page.textContent('[data-testid=backend]'), /CPU/);
@@ -125,12 +128,13 @@ test('no WebGPU, or a WebGPU that refuses a device: the CPU trains, and the page
 
 test('losing the GPU mid-training: training goes on on the CPU from the last epoch, history kept', async () => {
   const page = await openPage(session.browser, 'about:blank');
-  await page.addInitScript(() => {
-    window.gpuDevices = [];
+  // The engine's worker keeps its GPU devices where the test can reach them.
+  await beforeEngine(page, () => {
+    self.gpuDevices = [];
     const request = GPUAdapter.prototype.requestDevice;
     GPUAdapter.prototype.requestDevice = async function (...args) {
       const device = await request.apply(this, args);
-      window.gpuDevices.push(device);
+      self.gpuDevices.push(device);
       return device;
     };
   });
@@ -140,7 +144,7 @@ test('losing the GPU mid-training: training goes on on the CPU from the last epo
   await page.waitForFunction(() => /^Epoch 2/.test(document.querySelector('[data-testid=status]')?.textContent ?? ''), null, { timeout: 10 * MINUTE });
   await page.click('[data-testid=pause]');
   await page.waitForFunction(() => document.querySelector('[data-testid=pause]').textContent === 'Resume');
-  await page.evaluate(() => window.gpuDevices.forEach((device) => device.destroy()));
+  await (await engineWorker(page)).evaluate(() => self.gpuDevices.forEach((device) => device.destroy()));
   await page.click('[data-testid=pause]');
   assert.equal(await waitForState(page, ['done', 'error'], 10 * MINUTE), 'done', await page.textContent('[data-testid=status]'));
   assert.deepEqual((await history(page)).map((r) => r.epoch), [1, 2, 3]);
@@ -242,13 +246,17 @@ test('a t-SNE worker stopped while its script still loads leaves no error behind
 test('a long session: four experiments, ten epochs each, keeps memory flat', async () => {
   const page = await openPage(session.browser, `${session.server.url}?epochs=10&train_limit=1024&backend=cpu`);
   await waitForState(page, ['ready'], 2 * MINUTE);
+  await page.click('[data-testid=fetch-training]');
   await page.waitForFunction(() => /all loaded/.test(document.querySelector('[data-testid=data-progress]').textContent), null, { timeout: 2 * MINUTE });
   const cdp = await page.context().newCDPSession(page);
+  const engine = await engineWorker(page);
   const measure = async () => {
     await cdp.send('HeapProfiler.collectGarbage');
     const { usedSize } = await cdp.send('Runtime.getHeapUsage');
     const wasm = await page.evaluate(() => window.wasm.memory.buffer.byteLength);
-    return { heap: usedSize, wasm };
+    // The engine trains in its worker: its memory must stay flat too.
+    const engineWasm = await engine.evaluate(() => self.engine.memory.buffer.byteLength);
+    return { heap: usedSize, wasm, engineWasm };
   };
   const after = [];
   for (const experiment of ['stacked', 'tied', 'denoising', 'dropout']) {
@@ -261,12 +269,14 @@ test('a long session: four experiments, ten epochs each, keeps memory flat', asy
     after.push(await measure());
   }
   const mb = (bytes) => (bytes / 1e6).toFixed(1);
-  console.log(`after each experiment: JS heap ${after.map((m) => mb(m.heap)).join(', ')} MB; wasm memory ${after.map((m) => mb(m.wasm)).join(', ')} MB`);
+  console.log(`after each experiment: JS heap ${after.map((m) => mb(m.heap)).join(', ')} MB; wasm memory ${after.map((m) => mb(m.wasm)).join(', ')} MB; engine wasm memory ${after.map((m) => mb(m.engineWasm)).join(', ')} MB`);
   // The first run warms up the allocators; after it nothing may grow with the runs.
   const heapGrowth = after[3].heap - after[0].heap;
   const wasmGrowth = after[3].wasm - after[0].wasm;
   assert.ok(heapGrowth < 2e6, `the JS heap grew ${mb(heapGrowth)} MB over three more runs`);
   assert.ok(wasmGrowth < 8e6, `wasm memory grew ${mb(wasmGrowth)} MB over three more runs`);
+  const engineGrowth = after[3].engineWasm - after[0].engineWasm;
+  assert.ok(engineGrowth < 8e6, `the engine's wasm memory grew ${mb(engineGrowth)} MB over three more runs`);
   assert.deepEqual(page.problems, []);
   await page.close();
 });
