@@ -55,10 +55,11 @@ test('a visitor who only looks never downloads the training set', async () => {
 test('a run starts with the first training shard and takes in the others as they arrive', async () => {
   const page = await openPage(session.browser, 'about:blank');
   const arrived = {};
-  // A slow link: the first training shard comes after 2 s, the second 4 s after that.
-  for (const [file, delay] of [['train-00.bin.gz', 2000], ['train-01.bin.gz', 4000]]) {
+  // A slow link: the first training shard comes after 2 s, the second once epoch 2 trains.
+  const epochTwo = () => page.waitForFunction(() => /^Epoch 2 of/.test(document.querySelector('[data-testid=status]')?.textContent ?? ''), null, { timeout: 5 * MINUTE, polling: 20 });
+  for (const [file, wait] of [['train-00.bin.gz', () => new Promise((resolve) => setTimeout(resolve, 2000))], ['train-01.bin.gz', epochTwo]]) {
     await page.route(`**/data/fashion-mnist/${file}`, async (route) => {
-      await new Promise((resolve) => setTimeout(resolve, delay));
+      await wait();
       arrived[file] = Date.now();
       await route.continue();
     });
@@ -77,10 +78,26 @@ test('a run starts with the first training shard and takes in the others as they
   assert.equal(await page.evaluate(() => document.body.dataset.state), 'done');
   assert.ok(trainingFrom < arrived['train-01.bin.gz'], 'training waited for the second shard');
   assert.deepEqual((await history(page)).map((r) => r.epoch), [1, 2, 3, 4]);
-  // 10,000 images (313 steps of 32) at first; 20,000 (625 steps) once the second shard is in.
+  // 10,000 images (313 steps of 32) at first; 20,000 (625 steps) two epochs after the second
+  // shard was let through.
   assert.equal(steps[1], 313, JSON.stringify(steps));
   assert.equal(steps[4], 625, JSON.stringify(steps));
   assert.match(await page.textContent('[data-testid=data-progress]'), /30000 \/ 70000 images/);
+  assert.deepEqual(page.problems, []);
+  await page.close();
+});
+
+test('a run still waiting for its data can be stopped', async () => {
+  const page = await openPage(session.browser, 'about:blank');
+  // The training shard never comes.
+  await page.route('**/data/fashion-mnist/train-00.bin.gz', () => {});
+  await page.goto(`${session.server.url}?experiment=tied&epochs=1&train_limit=2048&backend=cpu&autostart=1`);
+  await page.waitForFunction(() => !document.querySelector('[data-testid=stop]').disabled, null, { timeout: MINUTE });
+  assert.equal(await page.evaluate(() => document.body.dataset.state), 'loading');
+  await page.click('[data-testid=stop]');
+  assert.equal(await waitForState(page, ['done', 'error'], MINUTE), 'done');
+  assert.ok(await page.isEnabled('[data-testid=train]'), 'cannot train again');
+  assert.deepEqual(await history(page), []);
   assert.deepEqual(page.problems, []);
   await page.close();
 });

@@ -37,6 +37,27 @@ struct State {
     status: DataStatus,
 }
 
+impl State {
+    /// Puts `shard` among the training images in the manifest's order, whichever order the
+    /// shards arrived in: the first N images are the same in every run (`train_limit`).
+    fn add_training_shard(&mut self, manifest: &Manifest, entry: &ShardEntry, shard: &LabeledImages) {
+        let before: usize = manifest.train.iter().take_while(|e| e.file != entry.file).filter(|e| self.files.contains(&e.file)).map(|e| e.images).sum();
+        if before == self.train.len() {
+            // Copies only while an epoch still holds the previous snapshot.
+            Rc::make_mut(&mut self.train).extend(shard);
+        } else {
+            let mut spliced = self.train.slice(0..before);
+            spliced.extend(shard);
+            spliced.extend(&self.train.slice(before..self.train.len()));
+            self.train = Rc::new(spliced);
+        }
+        self.files.push(entry.file.clone());
+        self.status.training_images += shard.len();
+        self.status.images += shard.len();
+        self.status.bytes += entry.bytes;
+    }
+}
+
 impl Data {
     /// The test images, fetched first if need be.
     pub async fn test(&self) -> Result<Rc<LabeledImages>, String> {
@@ -53,33 +74,42 @@ impl Data {
     /// and are not in yet, in order, calling `on_shard` as each wanted shard is in (whoever
     /// fetched it). A shard another fetch is bringing is waited for, not fetched twice.
     /// Failures are kept in the status; the rest still load.
-    pub async fn fetch_training(&self, limit: Option<usize>, mut on_shard: impl FnMut()) {
-        let manifest = {
-            let _one_at_a_time = self.lock().await;
-            let manifest = self.manifest().await;
-            self.set_fetching(false);
-            match manifest {
-                Ok(manifest) => manifest,
-                Err(_) => return,
-            }
-        };
-        let wanted = manifest.training_shards(limit);
-        self.forget_failures(&wanted.iter().filter(|e| !self.has(&e.file)).collect::<Vec<_>>());
+    pub async fn fetch_training(&self, limit: Option<usize>, on_shard: impl FnMut()) {
+        let Some(manifest) = self.locked_manifest().await else { return };
+        self.fetch_shards(&manifest, manifest.training_shards(limit), on_shard).await;
+    }
+
+    /// Fetches again what failed, and only that: the manifest and test set, the training
+    /// shards named in the status.
+    pub async fn retry(&self) {
+        let failed: Vec<String> = self.state.borrow().failures.iter().map(|(file, _)| file.clone()).collect();
+        if !self.state.borrow().status.test_in {
+            let _ = self.test().await;
+        }
+        let Some(manifest) = self.locked_manifest().await else { return };
+        let again: Vec<ShardEntry> = manifest.train.iter().filter(|e| failed.contains(&e.file)).cloned().collect();
+        self.fetch_shards(&manifest, &again, || {}).await;
+    }
+
+    /// The manifest, fetching it under the lock if need be.
+    async fn locked_manifest(&self) -> Option<Manifest> {
+        let _one_at_a_time = self.lock().await;
+        let manifest = self.manifest().await;
+        self.set_fetching(false);
+        manifest.ok()
+    }
+
+    /// Fetches `entries` (training shards of `manifest`) that are not in, one at a time.
+    async fn fetch_shards(&self, manifest: &Manifest, entries: &[ShardEntry], mut on_shard: impl FnMut()) {
+        self.forget_failures(&entries.iter().filter(|e| !self.has(&e.file)).collect::<Vec<_>>());
         // Named once the round is over: a Retry then asks for all of them again.
         let mut failed = Vec::new();
-        for entry in wanted {
+        for entry in entries {
             let _one_at_a_time = self.lock().await;
             if !self.has(&entry.file) {
                 self.set_fetching(true);
                 match fetch_shard(entry).await {
-                    Ok(shard) => self.update(|state| {
-                        // Copies only while an epoch still holds the previous snapshot.
-                        Rc::make_mut(&mut state.train).extend(&shard);
-                        state.files.push(entry.file.clone());
-                        state.status.training_images += shard.len();
-                        state.status.images += shard.len();
-                        state.status.bytes += entry.bytes;
-                    }),
+                    Ok(shard) => self.update(|state| state.add_training_shard(manifest, entry, &shard)),
                     Err(why) => failed.push((entry.file.clone(), why)),
                 }
                 self.set_fetching(false);
@@ -88,6 +118,8 @@ impl Data {
                 on_shard();
             }
         }
+        // Another round may have brought or named one of them meanwhile.
+        failed.retain(|(file, _)| !self.has(file) && !self.state.borrow().failures.iter().any(|(named, _)| named == file));
         if !failed.is_empty() {
             self.update(|state| state.failures.extend(failed));
         }

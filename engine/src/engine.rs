@@ -5,14 +5,16 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::pin::pin;
 use std::rc::Rc;
 
 use futures::channel::oneshot;
+use futures::future::{self, Either};
 use futures::lock::Mutex;
 use model::data::LabeledImages;
 use model::{TrainError, Trainer};
 use protocol::messages::{
-    BackendChoice, BackendKind, BackendNote, BackendWhy, DataPart, FromEngine, Lessons, ModelRef, Reply, Request, RequestId,
+    BackendChoice, BackendKind, BackendNote, BackendWhy, Codes, DataPart, FromEngine, Lessons, ModelRef, Reply, Request, RequestId,
     RunEnd, RunError, RunEvent, RunSettings, ToEngine,
 };
 use wasm_bindgen_futures::spawn_local;
@@ -21,8 +23,8 @@ use crate::backend::Backends;
 use crate::data::Data;
 use crate::models::Models;
 use crate::run::{Run, RunControl, training_config};
-use crate::tools::{self, Codes};
-use crate::worker::post;
+use crate::tools;
+use crate::worker::{post, sleep};
 
 /// Where runs train when the shell has not said (a first request that needs a device).
 const DEFAULT_BACKEND: (BackendChoice, usize) = (BackendChoice::Auto, 32);
@@ -38,6 +40,8 @@ pub struct Engine {
     training: Mutex<()>,
     /// The codes of the model asked about last.
     codes: RefCell<Option<(ModelRef, Rc<Codes>)>>,
+    /// One encoding at a time: a second asker for the same model's codes finds them made.
+    encoding: Mutex<()>,
     pixel_lessons: RefCell<Option<Lessons>>,
     /// The backend the shell asked for, used by whatever first needs a device.
     wanted_backend: RefCell<Option<(BackendChoice, usize)>>,
@@ -74,6 +78,10 @@ impl Engine {
                 self.data.fetch_training(None, || {}).await;
                 Ok(Reply::Done)
             }
+            Request::Retry => {
+                self.data.retry().await;
+                Ok(Reply::Done)
+            }
             Request::Train(settings) => Ok(Reply::RunEnded(self.train(id, settings).await)),
             Request::Load { shape, bytes } => {
                 let device = self.device().await;
@@ -89,8 +97,7 @@ impl Engine {
                 trainer.reconstructions(&test, &indices).await.map(Reply::Reconstructions).map_err(|e| e.to_string())
             }
             Request::Codes { model } => {
-                let codes = self.codes(model).await?;
-                Ok(Reply::Codes { values: codes.values.clone(), dim: codes.dim })
+                Ok(Reply::Codes((*self.codes(model).await?).clone()))
             }
             Request::CodeLessons { model } => {
                 let (codes, test) = (self.codes(model).await?, self.data.test().await?);
@@ -156,6 +163,7 @@ impl Engine {
 
     /// The codes of every test image by `model`, kept for the next question about it.
     async fn codes(&self, model: ModelRef) -> Result<Rc<Codes>, String> {
+        let _one_at_a_time = self.encoding.lock().await;
         if let Some((of, codes)) = self.codes.borrow().as_ref()
             && *of == model
         {
@@ -170,15 +178,29 @@ impl Engine {
     /// Trains a model as `settings` say once its data is in: the test set and the first
     /// training shard it needs (the rest stream in meanwhile; each epoch uses what is in).
     async fn train(self: &Rc<Self>, id: RequestId, settings: RunSettings) -> RunEnd {
+        // Taking Stop from the start: a run still waiting for its data can be called off.
+        let control = RunControl::new(settings.sample.clone());
+        self.runs.borrow_mut().insert(id, control.clone());
+        let end = self.run(id, settings, control).await;
+        self.runs.borrow_mut().remove(&id);
+        self.backends.run_ended();
+        end
+    }
+
+    async fn run(self: &Rc<Self>, id: RequestId, settings: RunSettings, control: RunControl) -> RunEnd {
         let not_started = |error| RunEnd { model: None, epochs_done: 0, result: Err(error) };
-        let _one_run = self.training.lock().await;
+        let Some(_one_run) = unless_stopped(&control, self.training.lock()).await else { return not_started(RunError::Stopped) };
         let (choice, batch_size) = self.wanted_backend.borrow().unwrap_or(DEFAULT_BACKEND);
         let backend = self.backends.get(choice, batch_size).await;
-        if self.data.test().await.is_err() {
-            return not_started(RunError::NoData(DataPart::Test));
+        match unless_stopped(&control, self.data.test()).await {
+            None => return not_started(RunError::Stopped),
+            Some(Err(_)) => return not_started(RunError::NoData(DataPart::Test)),
+            Some(Ok(_)) => {}
         }
-        if !self.first_training_shard(settings.train_limit).await {
-            return not_started(RunError::NoData(DataPart::Training));
+        match unless_stopped(&control, self.first_training_shard(settings.train_limit)).await {
+            None => return not_started(RunError::Stopped),
+            Some(false) => return not_started(RunError::NoData(DataPart::Training)),
+            Some(true) => {}
         }
         // A software adapter is timed now that the data is in, while this run trains on the CPU.
         if let Some(race) = self.backends.take_race() {
@@ -192,8 +214,6 @@ impl Engine {
             Ok(trainer) => trainer,
             Err(error) => return not_started(error),
         };
-        let control = RunControl::new(settings.sample.clone());
-        self.runs.borrow_mut().insert(id, control.clone());
         let emit = |event: RunEvent| {
             if let RunEvent::MovedToCpu { kept, why } = &event {
                 let why = BackendWhy::MovedToCpu { why: why.clone(), kept: *kept };
@@ -204,8 +224,6 @@ impl Engine {
         emit(RunEvent::Started);
         let mut run = Run::new(trainer, backend.kind, control);
         let result = run.train(&settings, &|| self.data.snapshot(), &emit).await;
-        self.runs.borrow_mut().remove(&id);
-        self.backends.run_ended();
         let trainer = run.into_trainer();
         let epochs_done = trainer.epochs_done();
         let model = (epochs_done > 0).then(|| self.models.add(trainer));
@@ -243,6 +261,20 @@ impl Engine {
                 Trainer::from_weights(config, &bytes, 0, device).map_err(refused)
             }
         }
+    }
+}
+
+/// `work`'s result, unless the run is stopped first (a slow network must not hold a run the
+/// visitor called off; what `work` fetches goes on in the background).
+async fn unless_stopped<T>(control: &RunControl, work: impl Future<Output = T>) -> Option<T> {
+    let stop = async {
+        while !control.stopped() {
+            sleep(100).await;
+        }
+    };
+    match future::select(pin!(work), pin!(stop)).await {
+        Either::Left((done, _)) => Some(done),
+        Either::Right(_) => None,
     }
 }
 

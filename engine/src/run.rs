@@ -46,7 +46,7 @@ impl RunControl {
         self.0.borrow().paused
     }
 
-    fn stopped(&self) -> bool {
+    pub fn stopped(&self) -> bool {
         self.0.borrow().stopped
     }
 

@@ -9,15 +9,9 @@ use model::latent::{interpolate, place_on_map};
 use model::neighbours::nearest_neighbour_accuracy;
 use model::latent::Corruption;
 use model::{TrainError, Trainer, read_values};
-use protocol::messages::{Corrupted, KNN_ROWS, Lessons, Look, Placement};
+use protocol::messages::{Codes, Corrupted, KNN_ROWS, Lessons, Look, Placement};
 
 use crate::worker::{now, yield_now};
-
-/// The codes of test images: `dim` values each.
-pub struct Codes {
-    pub values: Vec<f32>,
-    pub dim: usize,
-}
 
 /// Test images encoded at a time, so the worker takes messages in between.
 const CHUNK: usize = 1000;

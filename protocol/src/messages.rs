@@ -61,7 +61,11 @@ pub enum Request {
     /// Fetches every training shard not in yet (also those that failed before), without
     /// training. → [`Reply::Done`] once each was tried; failures are in the data status.
     FetchTraining,
-    /// Trains a model, sending [`RunEvent`]s. → [`Reply::RunEnded`]
+    /// Fetches again what failed, and only that (the manifest, the test set, the training
+    /// shards the data status names). → [`Reply::Done`]
+    Retry,
+    /// Trains a model, sending [`RunEvent`]s; a Stop before its data is in calls it off.
+    /// → [`Reply::RunEnded`]
     Train(RunSettings),
     /// Weights from a `.safetensors` file, as a model of `shape`. → [`Reply::Model`]
     Load {
@@ -123,7 +127,7 @@ pub enum Reply {
     Model(u32),
     Bytes(#[serde(with = "serde_bytes")] Vec<u8>),
     Reconstructions(Reconstructions),
-    Codes { values: Vec<f32>, dim: usize },
+    Codes(Codes),
     Lessons(Lessons),
     Indices(Vec<usize>),
     Look(Look),
@@ -177,6 +181,13 @@ pub enum RunEvent {
     Reconstructions(Reconstructions),
     /// The GPU failed (`why`); the run goes on on the CPU from `kept` finished epochs.
     MovedToCpu { kept: usize, why: String },
+}
+
+/// Codes of test images: `dim` values each, one image after the other.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Codes {
+    pub values: Vec<f32>,
+    pub dim: usize,
 }
 
 /// A map that needs no iterations (PCA) and a nearest-neighbour accuracy on [`KNN_ROWS`].
@@ -349,6 +360,7 @@ mod tests {
             Request::StartBackend { choice: BackendChoice::Auto, batch_size: 32 },
             Request::TestImages,
             Request::FetchTraining,
+            Request::Retry,
             Request::Train(RunSettings {
                 shape: Experiment::Dropout.shape(),
                 epochs: 10,
@@ -395,7 +407,7 @@ mod tests {
             Reply::Model(5),
             Reply::Bytes(vec![1, 2, 3]),
             Reply::Reconstructions(reconstructions()),
-            Reply::Codes { values: vec![0.25; 64], dim: 32 },
+            Reply::Codes(Codes { values: vec![0.25; 64], dim: 32 }),
             Reply::Lessons(Lessons { map: vec![1.0, 2.0], seconds: 0.01, accuracy: 0.77 }),
             Reply::Indices(vec![3, 1, 4]),
             Reply::Look(look()),

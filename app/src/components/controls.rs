@@ -72,7 +72,8 @@ pub fn Controls() -> impl IntoView {
             <button data-testid="pause" disabled=move || !training() on:click=move |_| page.pause_or_resume()>
                 {move || if paused.get() { t_string!(i18n, controls.resume) } else { t_string!(i18n, controls.pause) }}
             </button>
-            <button data-testid="stop" disabled=move || !training() on:click=move |_| page.stop()>{t!(i18n, controls.stop)}</button>
+            // A run still waiting for its data can be called off too.
+            <button data-testid="stop" disabled=move || !(training() || page.training.is_starting(phase.get())) on:click=move |_| page.stop()>{t!(i18n, controls.stop)}</button>
         </div>
     }
 }

@@ -199,7 +199,12 @@ fn DrawingPad() -> impl IntoView {
     let (tools, i18n) = (use_page().tools, use_i18n());
     let drawing = tools.drawing;
     let drawn = Signal::derive(move || tools.drawn.get().flatten());
-    let look = tools.look;
+    let data = use_page().data;
+    // The picked test image as the pad's start: its pixels are here, no need to wait for the engine.
+    let picked_pixels = move || {
+        let (index, test) = (tools.picked.get_untracked()?, data.test()?);
+        (index < test.len()).then(|| test.batch_pixels(&[index]))
+    };
     let pad = NodeRef::<Canvas>::new();
     let pixels = StoredValue::new(vec![0.0f32; IMAGE_PIXELS]);
     let pressed = StoredValue::new(false);
@@ -262,7 +267,7 @@ fn DrawingPad() -> impl IntoView {
             </div>
             <div class="buttons">
                 <button data-testid="pad-clear" on:click=move |_| { set_pad(vec![0.0; IMAGE_PIXELS]); drawing.set(None); }>{t!(i18n, explore.clear)}</button>
-                <button data-testid="pad-copy" on:click=move |_| { if let Some(l) = look.get_untracked().flatten() { set_pad(l.original) } }>{t!(i18n, explore.from_picked)}</button>
+                <button data-testid="pad-copy" on:click=move |_| { if let Some(pixels) = untrack(picked_pixels) { set_pad(pixels) } }>{t!(i18n, explore.from_picked)}</button>
             </div>
             <p class="caption" data-testid="drawn-place" aria-live="polite">
                 {move || {

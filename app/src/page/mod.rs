@@ -114,6 +114,8 @@ impl Page {
         let data = Data::new();
         let backend = RwSignal::new(None);
         let error = RwSignal::new(None);
+        // The engine's client tells the page what the engine pushes, so it needs the page: it
+        // is made once the page exists, in place of this one that hears nothing.
         let engine = StoredValue::new_local(Engine::new(|_| {}));
         let live = RwSignal::new(false);
         let shown = RwSignal::new_local(None);
@@ -193,8 +195,9 @@ impl Page {
             Push::Backend(note) => self.backend.set(Some(note)),
             Push::Data(status) => self.data.status.set(status),
             Push::Failed(why) => {
-                // The next thing that needs the engine starts a new one.
+                // The next thing that needs the engine starts a new one, with data of its own.
                 self.live.set(false);
+                self.training.blocked.set(false);
                 // Its models are gone with it: the page forgets those it made here.
                 self.training.trained_here.set(Vec::new());
                 if self.shown.with_untracked(|s| s.as_ref().and_then(|s| s.model.as_ref()).is_some_and(|m| m.is_made())) {
@@ -237,17 +240,16 @@ impl Page {
         });
     }
 
-    /// Fetches what failed again: a run the data held up starts once it is in.
+    /// Fetches what failed again, and only that: a run the data held up starts once it is in.
     pub fn retry(self) {
         if std::mem::take(&mut *self.training.blocked.write()) {
             self.phase.set(Phase::Ready);
             return self.train();
         }
-        if !self.data.status.with_untracked(|s| s.test_in) {
-            self.data.test_asked.set_value(false);
-            self.want_test_images();
-        }
-        self.fetch_training();
+        let engine = self.engine();
+        spawn_local(async move {
+            let _ = engine.ask(Request::Retry).await;
+        });
     }
 
     /// Fetches the whole training set now, without training (before a class, say).
@@ -287,9 +289,10 @@ impl Page {
     }
 
     /// The Train button works: the page is up, no run is going or starting, and no run waits
-    /// for data that failed.
+    /// for data that failed (its Retry starts it).
     pub fn can_train(&self) -> bool {
-        matches!(self.phase.get(), Phase::Ready | Phase::Done | Phase::Error) && !self.training.blocked.get()
+        let waits_for_retry = self.training.blocked.get() && self.data.status.with(|s| !s.failures.is_empty());
+        matches!(self.phase.get(), Phase::Ready | Phase::Done | Phase::Error) && !waits_for_retry
     }
 
     /// No run is going and the page is up: models can be loaded and compared.

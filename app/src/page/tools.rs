@@ -8,20 +8,14 @@ use std::rc::Rc;
 
 use leptos::prelude::*;
 use protocol::data::LabeledImages;
-use protocol::messages::{Lessons, Look, ModelRef, Reply, Request};
+use protocol::messages::{Codes, Lessons, Look, ModelRef, Reply, Request};
 use protocol::{Corruption, Reconstructions};
 
 use super::{Data, Shown, ShownModel, sample_of};
 use crate::embedding::{MapState, Mapper};
 use crate::engine::{Engine, Failure};
-use crate::settings::{DEFAULT_PERPLEXITY, MapMethod, Settings};
+use crate::settings::{DEFAULT_PERPLEXITY, MapMethod, Panel, Settings};
 use crate::text::{ClassCounts, Message};
-
-/// The test codes of the shown model: `dim` values per test image.
-pub struct Codes {
-    pub values: Vec<f32>,
-    pub dim: usize,
-}
 
 /// Test images shown as the picked one's nearest in code space.
 pub const NEAREST_SHOWN: usize = 8;
@@ -78,6 +72,12 @@ impl Inputs {
     /// The shown model, once the engine may be asked about it.
     fn live_model(&self) -> Option<ModelRef> {
         self.live.get().then(|| self.model_key.get()).flatten()
+    }
+
+    /// The shown model for a tool in `panel`, unless the link left that panel out (`hide=`):
+    /// a course page that embeds only the curves costs no engine work for the others.
+    fn model_for(&self, panel: Panel) -> Option<ModelRef> {
+        self.settings.with_untracked(|s| s.shows(panel)).then(|| self.live_model()).flatten()
     }
 
     fn test(&self) -> Option<Rc<LabeledImages>> {
@@ -154,17 +154,17 @@ impl Tools {
         });
         // The codes feed t-SNE, which runs only for a map not shipped with the model.
         let codes = LocalResource::new(move || {
-            let (model, wanted) = (page.live_model(), tsne_wanted.get());
+            let (model, wanted) = (page.model_for(Panel::Map), tsne_wanted.get());
             async move {
                 let model = model.filter(|_| wanted)?;
                 match page.ask(Request::Codes { model }, |why| Message::EncodeFailed { why }).await? {
-                    Reply::Codes { values, dim } => Some(Rc::new(Codes { values, dim })),
+                    Reply::Codes(codes) => Some(Rc::new(codes)),
                     _ => None,
                 }
             }
         });
         let look = LocalResource::new(move || {
-            let (model, test, index) = (page.live_model(), page.test(), picked.get());
+            let (model, test, index) = (page.model_for(Panel::Explore), page.test(), picked.get());
             async move {
                 let (model, test, index) = (model?, test?, index?);
                 if index >= test.len() {
@@ -181,17 +181,19 @@ impl Tools {
             Reply::Lessons(lessons) => Some(lessons),
             _ => None,
         };
+        // Shown beside the codes' lessons, so asked for with them: never while a run trains,
+        // whose worker it would hold up for a second or two.
         let pixels = LocalResource::new(move || {
-            let live = page.live.get();
+            let wanted = page.model_for(Panel::Map).is_some();
             async move {
-                if !live {
+                if !wanted {
                     return None;
                 }
                 lessons(page.ask(Request::PixelLessons, |why| Message::LessonsFailed { why }).await)
             }
         });
         let code_lessons = LocalResource::new(move || {
-            let model = page.live_model();
+            let model = page.model_for(Panel::Map);
             async move { lessons(page.ask(Request::CodeLessons { model: model? }, |why| Message::EncodeFailed { why }).await) }
         });
         let method = Memo::new(move |_| page.settings.with(|s| s.map));
@@ -201,7 +203,7 @@ impl Tools {
             MapMethod::PcaPixels => pixels.get().flatten().map(|l| MapState::finished(MapMethod::PcaPixels, l.map, l.seconds)),
         });
         let nearest = LocalResource::new(move || {
-            let (model, index) = (page.live_model(), picked.get());
+            let (model, index) = (page.model_for(Panel::Explore), picked.get());
             async move {
                 let request = Request::Nearest { model: model?, index: index?, count: NEAREST_SHOWN };
                 match page.ask(request, |why| Message::EncodeFailed { why }).await? {
@@ -212,7 +214,7 @@ impl Tools {
         });
         let finished_map = Memo::new(move |_| shown_map.with(|m| m.as_ref().filter(|m| m.done).map(|m| m.points.clone())));
         let drawn = LocalResource::new(move || {
-            let (model, pixels, map, labels) = (page.live_model(), drawing.get(), finished_map.get(), page.data.labels());
+            let (model, pixels, map, labels) = (page.model_for(Panel::Explore), drawing.get(), finished_map.get(), page.data.labels());
             async move {
                 let request = Request::Draw { model: model?, pixels: pixels?, map };
                 let Reply::Drawn { look, placement } = page.ask(request, |why| Message::DrawingFailed { why }).await? else { return None };
@@ -244,9 +246,9 @@ impl Tools {
         self.inputs.model()
     }
 
-    /// The shown model, once the engine may be asked about it (tracked).
+    /// The shown model for the explore tools, once the engine may be asked about it (tracked).
     pub fn live_model(&self) -> Option<ModelRef> {
-        self.inputs.live_model()
+        self.inputs.model_for(Panel::Explore)
     }
 
     /// Test image `index` corrupted at `corruption`, and `model`'s reconstruction of it.

@@ -13,6 +13,9 @@ use crate::settings::Settings;
 use crate::state::Phase;
 use crate::text::Message;
 
+/// The run's id until the engine has its request.
+const PLACEHOLDER: RequestId = RequestId::MAX;
+
 /// The run being trained (or last trained), and the models trained here.
 #[derive(Clone, Copy)]
 pub struct Training {
@@ -22,6 +25,8 @@ pub struct Training {
     pub paused: RwSignal<bool>,
     /// The run under way (or starting), by its request.
     pub(super) run: StoredValue<Option<RequestId>>,
+    /// Stop was pressed before the engine had the run's request.
+    stop_wanted: StoredValue<bool>,
     /// A run could not start for want of data: Train waits for a Retry.
     pub blocked: RwSignal<bool>,
     /// The last model trained here per experiment, for the overlay and the comparison.
@@ -35,6 +40,7 @@ impl Training {
             reconstructions: RwSignal::new(None),
             paused: RwSignal::new(false),
             run: StoredValue::new(None),
+            stop_wanted: StoredValue::new(false),
             blocked: RwSignal::new(false),
             trained_here: RwSignal::new_local(Vec::new()),
         }
@@ -53,9 +59,16 @@ impl Training {
     }
 
     fn control(&self, engine: &Engine, control: Control) {
-        if let Some(run) = self.run.get_value() {
-            engine.control(run, control);
+        match self.run.get_value() {
+            Some(PLACEHOLDER) => self.stop_wanted.set_value(control == Control::Stop),
+            Some(run) => engine.control(run, control),
+            None => {}
         }
+    }
+
+    /// A run is on its way: its data, backend or starting weights are still coming.
+    pub fn is_starting(&self, phase: Phase) -> bool {
+        phase == Phase::Loading && self.run.get_value().is_some()
     }
 }
 
@@ -76,11 +89,12 @@ impl Page {
         self.training.reconstructions.set(None);
         self.training.paused.set(false);
         self.error.set(None);
+        // A placeholder until the engine has the request: Train cannot start a second run.
+        self.training.run.set_value(Some(PLACEHOLDER));
+        self.training.stop_wanted.set_value(false);
         // Loading until the engine has the run's data and trains.
         self.phase.set(Phase::Loading);
         let engine = self.engine();
-        // A placeholder id until the engine has the request: Train cannot start a second run.
-        self.training.run.set_value(Some(RequestId::MAX));
         spawn_local(async move {
             let start = if from_tied {
                 match self.tied_model().await {
@@ -102,6 +116,9 @@ impl Page {
             let request = Request::Train(settings.run_settings(start_from, self.sample()));
             let (id, ended) = engine.run(request, move |event| self.take_in(event));
             self.training.run.set_value(Some(id));
+            if self.training.stop_wanted.get_value() {
+                engine.control(id, Control::Stop);
+            }
             let answer = ended.await;
             self.training.run.set_value(None);
             self.finish(&settings, started_from, answer);
