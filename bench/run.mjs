@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import os from 'node:os';
 import { history, launch, serve, waitForState } from '../e2e/harness.mjs';
+import { visitor } from './visit.mjs';
 
 const root = join(fileURLToPath(new URL('.', import.meta.url)), '..');
 const out = join(root, 'bench', 'out');
@@ -50,7 +51,8 @@ async function ourEpoch(backend, batch, steps, dist) {
   const page = await counting(await browser.newPage());
   const query = `experiment=stacked&epochs=1&batch=${batch}&train_limit=${batch * steps}&backend=${backend}`;
   await page.goto(`${server.url}${dist}/index.html?${query}`);
-  // An epoch uses the images loaded when it starts: wait for all of them, so it has its steps.
+  // An epoch uses the images loaded when it starts: fetch all of them first, so it has its steps.
+  await page.click('[data-testid=fetch-training]');
   await page.waitForFunction(
     () => document.body.dataset.state === 'ready' && /all loaded/.test(document.querySelector('[data-testid=data-progress]')?.textContent ?? ''),
     null,
@@ -151,7 +153,7 @@ async function sizes(build = 'dist') {
   const result = {};
   for (const file of files) {
     const bytes = await readFile(join(dist, file));
-    const name = file.startsWith('tsne_worker') ? 't-SNE worker' : 'page';
+    const name = file.startsWith('tsne_worker') ? 't-SNE worker' : file.startsWith('engine') ? 'engine' : 'shell';
     result[name] = { raw_mb: bytes.length / 1e6, gzip_mb: gzipSync(bytes, { level: 9 }).length / 1e6 };
   }
   return result;
@@ -216,6 +218,9 @@ if (webgpuOnly) {
 }
 const page = await session();
 const builds = await profiles();
+// The first visit over throttled networks and the page's thread while training: their own
+// browser and server (gzip, as static hosts serve).
+const visit = await visitor(join(root, 'dist'));
 const chromium = browser.version();
 await browser.close();
 await server.close();
@@ -230,6 +235,7 @@ const results = {
   profiles: builds,
   native: { ours: await native('native'), gpu: await native('native-wgpu'), pytorch: await native('pytorch'), keras_reference_epoch_seconds: 7.0 },
   tsne_quality: await native('tsne'),
+  visit,
 };
 await writeFile(join(root, 'bench', 'results.json'), JSON.stringify(results, null, 2));
 
@@ -282,5 +288,17 @@ row('browser step, batch 32, WebGPU: `web` build vs `serve` build', builds.web.w
 for (const name of Object.keys(builds.web.sizes)) {
   row(`wasm gzip, ${name}: \`web\` build vs \`serve\` build`, builds.web.sizes[name].gzip_mb, builds.serve.sizes[name]?.gzip_mb, 'MB');
 }
+// What a visitor meets: the first visit over two networks, and the page's thread while training.
+for (const v of visit.visits) {
+  lines.push(`| first visit, ${v.network}: first paint / first view drawn / ready | ${f(v.fcp / 1e3)} / ${f(v.firstView / 1e3)} / ${f(v.ready / 1e3)} s | | |`);
+  lines.push(`| first visit, ${v.network}: MB over the wire by the first view / after 60 s idle (training shards) | ${f(v.mb_by_first_view)} / ${f(v.mb_after_idle)} MB (${v.training_shards_after_idle}) | | |`);
+}
+for (const v of visit.visits) lines.push(`| first visit, ${v.network}: the explore tools ready (engine and test images in, at idle) | ${f(v.tools / 1e3)} s | | |`);
+lines.push(`| engine on first use (\`prefetch=0\`), 10 Mbit/s: MB after 60 s idle; the tools ready after the first click | ${f(visit.lazy.mb_after_idle)} MB; ${f(visit.lazy.tools_after_first_use / 1e3)} s | | |`);
+for (const t of visit.thread) {
+  lines.push(`| page thread while training, ${t.backend.split(' ')[0]} batch ${t.batch}: frame p95 / worst, long tasks (longest) | ${f(t.frame_p95_ms, 0)} / ${f(t.worst_frame_ms, 0)} ms, ${t.long_tasks} (${f(t.longest_task_ms, 0)} ms) | | |`);
+}
+const lh = visit.lighthouse;
+lines.push(`| Lighthouse performance (default mobile run, median of ${lh.scores.length}): score; FCP, LCP, TBT, CLS | ${f(lh.score)}; ${f(lh.fcp_ms / 1e3, 1)} s, ${f(lh.lcp_ms / 1e3, 1)} s, ${f(lh.tbt_ms, 0)} ms, ${f(lh.cls, 3)} | | |`);
 console.log(lines.join('\n'));
 console.log(`\nsession backend: ${page.backend}; TF.js cpu backend: ${JSON.stringify(tfjs.cpu)}`);
