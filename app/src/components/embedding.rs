@@ -34,11 +34,13 @@ pub fn EmbeddingPanel() -> impl IntoView {
         let marks = Marks { picked: picked.get(), drawn: drawn_at.get() };
         // Thumbnails once the test images are in; the dots need only the labels.
         let test = if pretty.get() { test.get() } else { None };
-        let thumbnails = test.as_deref();
-        match scatter(&canvas, &map.points, &labels, thumbnails, palette.get(), marks) {
+        let palette = palette.get();
+        // In a frame of its own: ten thousand dots are the first view's longest drawing, and
+        // the page's first task (its mount) is long enough without them.
+        request_animation_frame(move || match scatter(&canvas, &map.points, &labels, test.as_deref(), palette, marks) {
             Ok(f) => frame.set_value(Some(f)),
             Err(e) => leptos::logging::warn!("embedding: {e}"),
-        }
+        });
     });
     Effect::new(move |_| {
         let (Some(preview), Some(index), Some(test)) = (preview.get(), hovered.get(), test.get()) else { return };
