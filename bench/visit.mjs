@@ -10,17 +10,12 @@ import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import * as chromeLauncher from 'chrome-launcher';
 import lighthouse from 'lighthouse';
-import { launch, waitForState } from '../e2e/harness.mjs';
+import { TYPES, launch, waitForState } from '../e2e/harness.mjs';
 
 const root = join(fileURLToPath(new URL('.', import.meta.url)), '..');
 
-const TYPES = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript',
-  '.wasm': 'application/wasm',
-  '.css': 'text/css',
-  '.json': 'application/json',
-};
+/** What static hosts compress: text, scripts, styles and wasm (not the shards, gzip already, nor the binary packs). */
+const COMPRESSED = ['.html', '.js', '.wasm', '.css', '.json'];
 
 /** The networks of the issue: home broadband, and Lighthouse's mobile setting (slow 4G). */
 export const NETWORKS = {
@@ -46,9 +41,9 @@ export async function gzipServer(dist) {
     } catch {
       return response.writeHead(404).end('not found');
     }
-    const type = TYPES[extname(relative)];
-    const headers = { 'content-type': type ?? 'application/octet-stream', 'cache-control': 'no-cache' };
-    if (type && /\bgzip\b/.test(request.headers['accept-encoding'] ?? '')) {
+    const extension = extname(relative);
+    const headers = { 'content-type': TYPES[extension] ?? 'application/octet-stream', 'cache-control': 'no-cache' };
+    if (COMPRESSED.includes(extension) && /\bgzip\b/.test(request.headers['accept-encoding'] ?? '')) {
       if (!compressed.has(relative)) compressed.set(relative, gzipSync(body, { level: 6 }));
       body = compressed.get(relative);
       headers['content-encoding'] = 'gzip';

@@ -11,7 +11,8 @@ const here = fileURLToPath(new URL('.', import.meta.url));
 export const DIST = process.env.DIST_DIR ?? join(here, '..', 'dist');
 export const ARTIFACTS = join(here, 'artifacts');
 
-const TYPES = {
+/** Content types by file extension, as a static host sends them. */
+export const TYPES = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript',
   '.wasm': 'application/wasm',
