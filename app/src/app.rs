@@ -43,6 +43,11 @@ fn Layout() -> impl IntoView {
     // Parts a course page left out with hide=; fixed at load.
     let hidden = move |panel: Panel| !page.settings.with_untracked(|s| s.shows(panel));
 
+    // The panels below the first view come a frame later, so the page's first task (its mount)
+    // stays short.
+    let below = RwSignal::new(false);
+    request_animation_frame(move || below.set(true));
+
     view! {
         <header class:omitted=hidden(Panel::Header)>
             <LanguageSwitcher />
@@ -70,17 +75,19 @@ fn Layout() -> impl IntoView {
                 <h2>{t!(i18n, page.map)}</h2>
                 <EmbeddingPanel />
             </section>
-            <section class="panel explore" aria-label=move || t_string!(i18n, page.explore) class:omitted=hidden(Panel::Explore)>
-                <h2>{t!(i18n, page.explore)}</h2>
-                <ExplorePanel />
-            </section>
-            <section class="panel compare" aria-label=move || t_string!(i18n, page.compare) class:omitted=hidden(Panel::Compare)>
-                <h2>{t!(i18n, page.compare)}</h2>
-                <ComparePanel />
-            </section>
-            <section class="panel table" aria-label=move || t_string!(i18n, page.history) class:omitted=hidden(Panel::Table)>
-                <HistoryTable />
-            </section>
+            <Show when=move || below.get()>
+                <section class="panel explore" aria-label=move || t_string!(i18n, page.explore) class:omitted=hidden(Panel::Explore)>
+                    <h2>{t!(i18n, page.explore)}</h2>
+                    <ExplorePanel />
+                </section>
+                <section class="panel compare" aria-label=move || t_string!(i18n, page.compare) class:omitted=hidden(Panel::Compare)>
+                    <h2>{t!(i18n, page.compare)}</h2>
+                    <ComparePanel />
+                </section>
+                <section class="panel table" aria-label=move || t_string!(i18n, page.history) class:omitted=hidden(Panel::Table)>
+                    <HistoryTable />
+                </section>
+            </Show>
         </main>
     }
 }
