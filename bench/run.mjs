@@ -8,7 +8,7 @@ import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import os from 'node:os';
-import { history, launch, serve, waitForState } from '../e2e/harness.mjs';
+import { beforeEngine, engineWorker, history, launch, serve, waitForState } from '../e2e/harness.mjs';
 import { visitor } from './visit.mjs';
 
 const root = join(fileURLToPath(new URL('.', import.meta.url)), '..');
@@ -19,16 +19,17 @@ const server = await serve(root, { csp: null });
 const browser = await launch();
 
 /**
- * Counts what a page asks of its WebGPU device: compute dispatches (kernel launches), queue
- * submits and buffer writes, in window.gpuCounts. Installed before any of the page's scripts.
+ * Counts what a page or worker asks of its WebGPU device: compute dispatches (kernel
+ * launches), queue submits and buffer writes, in globalThis.gpuCounts. Installed before any of
+ * its scripts: TF.js's page, our engine's worker.
  */
 function countGpuWork() {
-  window.gpuCounts = { dispatches: 0, submits: 0, writes: 0 };
+  globalThis.gpuCounts = { dispatches: 0, submits: 0, writes: 0 };
   const wrap = (proto, method, key) => {
     if (!proto?.[method]) return;
     const original = proto[method];
     proto[method] = function (...args) {
-      window.gpuCounts[key]++;
+      globalThis.gpuCounts[key]++;
       return original.apply(this, args);
     };
   };
@@ -45,10 +46,12 @@ async function counting(page) {
 
 /**
  * One epoch of `steps` steps (validation included) on our page, started once every shard is
- * in: its seconds, and the WebGPU work of the whole page session.
+ * in: its seconds, and the WebGPU work of the whole session of its engine (whose worker holds
+ * the device).
  */
 async function ourEpoch(backend, batch, steps, dist) {
-  const page = await counting(await browser.newPage());
+  const page = await browser.newPage();
+  await beforeEngine(page, countGpuWork);
   const query = `experiment=stacked&epochs=1&batch=${batch}&train_limit=${batch * steps}&backend=${backend}`;
   await page.goto(`${server.url}${dist}/index.html?${query}`);
   // An epoch uses the images loaded when it starts: fetch all of them first, so it has its steps.
@@ -61,7 +64,7 @@ async function ourEpoch(backend, batch, steps, dist) {
   await page.click('[data-testid=train]');
   const state = await waitForState(page, ['done', 'error'], 1_200_000);
   const rows = await history(page);
-  const counts = await page.evaluate(() => window.gpuCounts);
+  const counts = await (await engineWorker(page)).evaluate(() => globalThis.gpuCounts);
   await page.close();
   if (state !== 'done') throw new Error(`our page ended in ${state}`);
   return { seconds: rows[0].seconds, ...counts };
