@@ -43,6 +43,8 @@ cargo run -p model --release --locked --bin fmnist-ae -- embed --experiment tied
 echo "== in the browser"
 command -v node >/dev/null || ensure_debian_packages nodejs npm
 ensure_debian_packages chromium
+# The browser is driven through the e2e suite's harness (its playwright-core).
+(cd e2e && npm ci --no-audit --no-fund)
 cd bench
 npm ci --no-audit --no-fund
 node run.mjs "$@"
