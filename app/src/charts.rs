@@ -8,6 +8,7 @@ use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData};
 
 use protocol::data::{IMAGE_PIXELS, IMAGE_SIDE, LabeledImages};
 
+use crate::raster::Dots;
 use crate::settings::Palette;
 
 /// One line on a chart.
@@ -235,15 +236,12 @@ pub fn scatter(
     let ratio = fit_to_screen(canvas);
     let size = canvas.width().min(canvas.height()) as f32;
     let context = context_2d(canvas)?;
-    context.set_fill_style_str("#fff");
-    context.fill_rect(0.0, 0.0, canvas.width() as f64, canvas.height() as f64);
     let frame = Frame::fit(points, size, 12.0 * ratio as f32);
-    let dot = (2.0 * ratio) as f64;
-    for (p, &label) in points.chunks_exact(2).zip(labels) {
-        let (x, y) = frame.place(p[0], p[1]);
-        context.set_fill_style_str(colors[usize::from(label) % 10]);
-        context.fill_rect(x as f64 - dot / 2.0, y as f64 - dot / 2.0, dot, dot);
-    }
+    let dots = Dots { width: canvas.width() as usize, height: canvas.height() as usize, side: (2.0 * ratio).round().max(1.0) as usize };
+    let rgba = dots.paint(points.chunks_exact(2).map(|p| frame.place(p[0], p[1])), labels, &colors.map(|c| rgb(c).rgb()));
+    let data = ImageData::new_with_u8_clamped_array_and_sh(Clamped(&rgba), dots.width as u32, dots.height as u32)
+        .map_err(|_| "bad image data")?;
+    context.put_image_data(&data, 0.0, 0.0).map_err(|_| "could not draw the map")?;
     if let Some(images) = thumbnails {
         let scale = ratio.round().max(1.0) as usize;
         let side = (IMAGE_SIDE * scale) as f64;

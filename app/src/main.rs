@@ -11,6 +11,7 @@ mod text;
 
 // Plain data and rules, built natively too for their unit tests.
 mod figures;
+mod raster;
 mod settings;
 mod state;
 
