@@ -142,3 +142,11 @@ pub fn remove_element(id: &str) {
         element.remove();
     }
 }
+
+/// Runs `draw` in a task of its own after the next frame is painted. The frame has laid the page
+/// out by then, so reading a canvas' size forces no layout, and the drawing never lengthens the
+/// frame's own task (or the mount's): each chart of the first view is a short task of its own
+/// rather than part of one long one, which a phone feels as a frozen page.
+pub fn after_next_paint(draw: impl FnOnce() + 'static) {
+    leptos::prelude::request_animation_frame(move || leptos::prelude::set_timeout(draw, std::time::Duration::ZERO));
+}

@@ -6,6 +6,7 @@ use leptos::html::Canvas;
 use leptos::prelude::*;
 use protocol::EpochRecord;
 
+use crate::browser::after_next_paint;
 use crate::charts::{Axes, Series, image_grid, line_chart, rgb};
 use crate::i18n::{Locale, t, t_string, td_string, use_i18n};
 use crate::page::{RECONSTRUCTIONS_SHOWN, use_page};
@@ -42,7 +43,7 @@ pub fn ComparePanel() -> impl IntoView {
             })
             .collect();
         let x_max = rows.iter().map(|r| r.history.len()).max().unwrap_or(1) as f64;
-        request_animation_frame(move || {
+        after_next_paint(move || {
             let axes = Axes { x: td_string!(locale, curves.epoch), y: y(locale) };
             if let Err(e) = line_chart(&canvas, axes, x_max, &series) {
                 leptos::logging::warn!("compare chart: {e}");

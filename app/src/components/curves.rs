@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use protocol::EpochRecord;
 use plotters::style::RGBColor;
 
+use crate::browser::after_next_paint;
 use crate::charts::{Axes, Series, line_chart};
 use crate::figures::LivePoint;
 use crate::i18n::{Locale, t, t_string, td_string, use_i18n};
@@ -72,7 +73,7 @@ pub fn Curves() -> impl IntoView {
             faded: false,
         });
         let x_max = epochs.get().max(history.len()) as f64;
-        request_animation_frame(move || {
+        after_next_paint(move || {
             let axes = Axes { x: td_string!(locale, curves.epoch), y: y(locale) };
             if let Err(e) = line_chart(&canvas, axes, x_max, &series) {
                 leptos::logging::warn!("chart: {e}");

@@ -3,6 +3,7 @@ use leptos::prelude::*;
 use protocol::data::IMAGE_SIDE;
 use protocol::messages::KNN_ROWS;
 
+use crate::browser::after_next_paint;
 use crate::charts::{Frame, Marks, class_colors, context_2d, put_image, scatter};
 use crate::embedding::MapState;
 use crate::i18n::{Locale, t, t_string, td_string, use_i18n};
@@ -35,9 +36,9 @@ pub fn EmbeddingPanel() -> impl IntoView {
         // Thumbnails once the test images are in; the dots need only the labels.
         let test = if pretty.get() { test.get() } else { None };
         let palette = palette.get();
-        // In a frame of its own: ten thousand dots are the first view's longest drawing, and
-        // the page's first task (its mount) is long enough without them.
-        request_animation_frame(move || match scatter(&canvas, &map.points, &labels, test.as_deref(), palette, marks) {
+        // In a task of its own: the map is the first view's largest drawing, and the page's
+        // first task (its mount) is long enough without it.
+        after_next_paint(move || match scatter(&canvas, &map.points, &labels, test.as_deref(), palette, marks) {
             Ok(f) => frame.set_value(Some(f)),
             Err(e) => leptos::logging::warn!("embedding: {e}"),
         });

@@ -1,6 +1,7 @@
 use leptos::html::Canvas;
 use leptos::prelude::*;
 
+use crate::browser::after_next_paint;
 use crate::charts::image_grid;
 use crate::i18n::{t, td_string, use_i18n};
 use crate::page::{RECONSTRUCTIONS_SHOWN, use_page};
@@ -18,14 +19,12 @@ pub fn ReconstructionPanel() -> impl IntoView {
     let canvas = NodeRef::<Canvas>::new();
     Effect::new(move |_| {
         let (Some(canvas), Some(r)) = (canvas.get(), reconstructions.get()) else { return };
-        let mut rows: Vec<&[f32]> = vec![&r.originals];
-        if let Some(seen) = &r.seen {
-            rows.push(seen);
-        }
-        rows.push(&r.outputs);
-        if let Err(e) = image_grid(&canvas, &rows, RECONSTRUCTIONS_SHOWN) {
-            leptos::logging::warn!("reconstructions: {e}");
-        }
+        after_next_paint(move || {
+            let rows: Vec<&[f32]> = [Some(&r.originals), r.seen.as_ref(), Some(&r.outputs)].into_iter().flatten().map(Vec::as_slice).collect();
+            if let Err(e) = image_grid(&canvas, &rows, RECONSTRUCTIONS_SHOWN) {
+                leptos::logging::warn!("reconstructions: {e}");
+            }
+        });
     });
     let labels = move || {
         let locale = i18n.get_locale();
