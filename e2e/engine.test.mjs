@@ -92,7 +92,8 @@ test('a run still waiting for its data can be stopped', async () => {
   // The training shard never comes.
   await page.route('**/data/fashion-mnist/train-00.bin.gz', () => {});
   await page.goto(`${session.server.url}?experiment=tied&epochs=1&train_limit=2048&backend=cpu&autostart=1`);
-  await page.waitForFunction(() => !document.querySelector('[data-testid=stop]').disabled, null, { timeout: MINUTE });
+  // The stop button is there once the shell has replaced the skeleton, and usable once the run is asked for.
+  await page.waitForFunction(() => document.querySelector('[data-testid=stop]')?.disabled === false, null, { timeout: MINUTE });
   assert.equal(await page.evaluate(() => document.body.dataset.state), 'loading');
   await page.click('[data-testid=stop]');
   assert.equal(await waitForState(page, ['done', 'error'], MINUTE), 'done');
