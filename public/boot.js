@@ -9,14 +9,18 @@ const shell = import(js);
 // the page's largest paint would wait for the shell. At most half a second: a browser that
 // times no paints, or a hidden tab (no frames, nothing to paint), waits no longer.
 const painted = new Promise((done) => {
-  const types = PerformanceObserver.supportedEntryTypes ?? [];
+  setTimeout(done, 500);
+  const types = globalThis.PerformanceObserver?.supportedEntryTypes ?? [];
   const type = ["largest-contentful-paint", "paint"].find((t) => types.includes(t));
   if (document.visibilityState !== "visible" || !type) return done();
-  new PerformanceObserver((_, observer) => {
-    observer.disconnect();
+  try {
+    new PerformanceObserver((_, observer) => {
+      observer.disconnect();
+      done();
+    }).observe({ type, buffered: true });
+  } catch {
     done();
-  }).observe({ type, buffered: true });
-  setTimeout(done, 500);
+  }
 });
 await painted;
 const { default: init } = await shell;
