@@ -1,6 +1,9 @@
 //! The browser, as plain functions: timers, fetching, files, the address bar, the clipboard.
 //! A leaf: it imports nothing from the rest of the page.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use js_sys::{Array, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -143,10 +146,30 @@ pub fn remove_element(id: &str) {
     }
 }
 
-/// Runs `draw` in a task of its own after the next frame is painted. The frame has laid the page
-/// out by then, so reading a canvas' size forces no layout, and the drawing never lengthens the
-/// frame's own task (or the mount's): each chart of the first view is a short task of its own
-/// rather than part of one long one, which a phone feels as a frozen page.
-pub fn after_next_paint(draw: impl FnOnce() + 'static) {
-    leptos::prelude::request_animation_frame(move || leptos::prelude::set_timeout(draw, std::time::Duration::ZERO));
+/// A canvas' next drawing, made in a task of its own after the next frame is painted. The frame
+/// has laid the page out by then, so reading the canvas' size forces no layout, and the drawing
+/// never lengthens the frame's own task (or the mount's): each chart of the first view is a
+/// short task of its own rather than part of one long one, which a phone feels as a frozen page.
+/// Only the latest drawing asked for is made: one replaced before its turn is dropped with its
+/// data (a hidden tab gets no frames, and would otherwise keep every drawing of a run).
+#[derive(Clone, Default)]
+pub struct NextPaint(Rc<RefCell<Option<Box<dyn FnOnce()>>>>);
+
+impl NextPaint {
+    pub fn draw(&self, draw: impl FnOnce() + 'static) {
+        let waiting = self.0.replace(Some(Box::new(draw))).is_some();
+        if !waiting {
+            let slot = self.0.clone();
+            leptos::prelude::request_animation_frame(move || {
+                leptos::prelude::set_timeout(
+                    move || {
+                        if let Some(draw) = slot.take() {
+                            draw();
+                        }
+                    },
+                    std::time::Duration::ZERO,
+                )
+            });
+        }
+    }
 }

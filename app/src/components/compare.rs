@@ -6,7 +6,7 @@ use leptos::html::Canvas;
 use leptos::prelude::*;
 use protocol::EpochRecord;
 
-use crate::browser::after_next_paint;
+use crate::browser::NextPaint;
 use crate::charts::{Axes, Series, image_grid, line_chart, rgb};
 use crate::i18n::{Locale, t, t_string, td_string, use_i18n};
 use crate::page::{RECONSTRUCTIONS_SHOWN, use_page};
@@ -27,7 +27,7 @@ pub fn ComparePanel() -> impl IntoView {
     let _ = window_event_listener(ev::resize, move |_| resized.update(|n| *n += 1));
     let loss_canvas = NodeRef::<Canvas>::new();
     let accuracy_canvas = NodeRef::<Canvas>::new();
-    let draw = move |canvas: NodeRef<Canvas>, y: fn(Locale) -> &'static str, value: fn(&EpochRecord) -> f64| {
+    let draw = move |next: &NextPaint, canvas: NodeRef<Canvas>, y: fn(Locale) -> &'static str, value: fn(&EpochRecord) -> f64| {
         resized.track();
         let (Some(canvas), Some(rows)) = (canvas.get(), comparison.get()) else { return };
         let locale = i18n.get_locale();
@@ -43,15 +43,16 @@ pub fn ComparePanel() -> impl IntoView {
             })
             .collect();
         let x_max = rows.iter().map(|r| r.history.len()).max().unwrap_or(1) as f64;
-        after_next_paint(move || {
+        next.draw(move || {
             let axes = Axes { x: td_string!(locale, curves.epoch), y: y(locale) };
             if let Err(e) = line_chart(&canvas, axes, x_max, &series) {
                 leptos::logging::warn!("compare chart: {e}");
             }
         });
     };
-    Effect::new(move |_| draw(loss_canvas, |l| td_string!(l, compare.loss), |r| r.val_loss));
-    Effect::new(move |_| draw(accuracy_canvas, |l| td_string!(l, compare.accuracy), |r| r.val_rounded_accuracy));
+    let (loss_next, accuracy_next) = (NextPaint::default(), NextPaint::default());
+    Effect::new(move |_| draw(&loss_next, loss_canvas, |l| td_string!(l, compare.loss), |r| r.val_loss));
+    Effect::new(move |_| draw(&accuracy_next, accuracy_canvas, |l| td_string!(l, compare.accuracy), |r| r.val_rounded_accuracy));
 
     let last = |history: &[EpochRecord], value: fn(&EpochRecord) -> f64| history.last().map(|r| figure(value(r))).unwrap_or_else(|| "–".into());
     view! {

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use protocol::EpochRecord;
 use plotters::style::RGBColor;
 
-use crate::browser::after_next_paint;
+use crate::browser::NextPaint;
 use crate::charts::{Axes, Series, line_chart};
 use crate::figures::LivePoint;
 use crate::i18n::{Locale, t, t_string, td_string, use_i18n};
@@ -32,9 +32,9 @@ pub fn Curves() -> impl IntoView {
     let accuracy_canvas = NodeRef::<Canvas>::new();
 
     // The chapter's viz_history: training and test per epoch; and while an epoch trains, the
-    // running training mean. Each chart draws in its own animation frame, so two redraws never
-    // make one long task.
-    let draw = move |canvas: NodeRef<Canvas>, y: fn(Locale) -> &'static str, train: fn(&LivePoint) -> f64, test: fn(&EpochRecord) -> f64| {
+    // running training mean. Each chart draws in a task of its own after the next paint, so two
+    // redraws never make one long task.
+    let draw = move |next: &NextPaint, canvas: NodeRef<Canvas>, y: fn(Locale) -> &'static str, train: fn(&LivePoint) -> f64, test: fn(&EpochRecord) -> f64| {
         resized.track();
         let Some(canvas) = canvas.get() else { return };
         let (history, locale) = (history.get(), i18n.get_locale());
@@ -73,15 +73,16 @@ pub fn Curves() -> impl IntoView {
             faded: false,
         });
         let x_max = epochs.get().max(history.len()) as f64;
-        after_next_paint(move || {
+        next.draw(move || {
             let axes = Axes { x: td_string!(locale, curves.epoch), y: y(locale) };
             if let Err(e) = line_chart(&canvas, axes, x_max, &series) {
                 leptos::logging::warn!("chart: {e}");
             }
         });
     };
-    Effect::new(move |_| draw(loss_canvas, |l| td_string!(l, curves.loss), |p| p.loss, |r| r.val_loss));
-    Effect::new(move |_| draw(accuracy_canvas, |l| td_string!(l, curves.accuracy), |p| p.rounded_accuracy, |r| r.val_rounded_accuracy));
+    let (loss_next, accuracy_next) = (NextPaint::default(), NextPaint::default());
+    Effect::new(move |_| draw(&loss_next, loss_canvas, |l| td_string!(l, curves.loss), |p| p.loss, |r| r.val_loss));
+    Effect::new(move |_| draw(&accuracy_next, accuracy_canvas, |l| td_string!(l, curves.accuracy), |p| p.rounded_accuracy, |r| r.val_rounded_accuracy));
 
     view! {
         <div class="charts">

@@ -3,7 +3,7 @@ use leptos::prelude::*;
 use protocol::data::IMAGE_SIDE;
 use protocol::messages::KNN_ROWS;
 
-use crate::browser::after_next_paint;
+use crate::browser::NextPaint;
 use crate::charts::{Frame, Marks, class_colors, context_2d, put_image, scatter};
 use crate::embedding::MapState;
 use crate::i18n::{Locale, t, t_string, td_string, use_i18n};
@@ -30,6 +30,7 @@ pub fn EmbeddingPanel() -> impl IntoView {
     let frame = StoredValue::new(None::<Frame>);
     let hovered = RwSignal::new(None::<usize>);
 
+    let next = NextPaint::default();
     Effect::new(move |_| {
         let (Some(canvas), Some(map), Some(labels)) = (canvas.get(), map.get(), labels.get()) else { return };
         let marks = Marks { picked: picked.get(), drawn: drawn_at.get() };
@@ -38,7 +39,7 @@ pub fn EmbeddingPanel() -> impl IntoView {
         let palette = palette.get();
         // In a task of its own: the map is the first view's largest drawing, and the page's
         // first task (its mount) is long enough without it.
-        after_next_paint(move || match scatter(&canvas, &map.points, &labels, test.as_deref(), palette, marks) {
+        next.draw(move || match scatter(&canvas, &map.points, &labels, test.as_deref(), palette, marks) {
             Ok(f) => frame.set_value(Some(f)),
             Err(e) => leptos::logging::warn!("embedding: {e}"),
         });

@@ -1,7 +1,7 @@
 use leptos::html::Canvas;
 use leptos::prelude::*;
 
-use crate::browser::after_next_paint;
+use crate::browser::NextPaint;
 use crate::charts::image_grid;
 use crate::i18n::{t, td_string, use_i18n};
 use crate::page::{RECONSTRUCTIONS_SHOWN, use_page};
@@ -17,9 +17,10 @@ pub fn ReconstructionPanel() -> impl IntoView {
         if page.phase.get() == Phase::Training { ran } else { page.tools.reconstructions.get().flatten().or(ran) }
     });
     let canvas = NodeRef::<Canvas>::new();
+    let next = NextPaint::default();
     Effect::new(move |_| {
         let (Some(canvas), Some(r)) = (canvas.get(), reconstructions.get()) else { return };
-        after_next_paint(move || {
+        next.draw(move || {
             let rows: Vec<&[f32]> = [Some(&r.originals), r.seen.as_ref(), Some(&r.outputs)].into_iter().flatten().map(Vec::as_slice).collect();
             if let Err(e) = image_grid(&canvas, &rows, RECONSTRUCTIONS_SHOWN) {
                 leptos::logging::warn!("reconstructions: {e}");
