@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { copyFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  ARTIFACTS, dotOnMap, inkShare, openPage, pageSession, pixelsOfColor, screenshot, waitForInk, waitForState,
+  ARTIFACTS, dotOnMap, inkShare, openPage, pageSession, pixelsOfColor, screenshot, settled, waitForInk, waitForState,
 } from './harness.mjs';
 
 const MINUTE = 60_000;
@@ -55,7 +55,7 @@ test('latent tools: pick by number or on the map, corrupt, walk between codes, d
   await page.waitForFunction(() => !/test image 42:/.test(document.querySelector('[data-testid=picked] .caption').textContent));
   const picked = Number(await page.inputValue('[data-testid=picked-index]'));
   assert.match(await caption(page), new RegExp(`test image ${picked}: `));
-  assert.ok((await pixelsOfColor(page, 'embedding', '#111111', 10)) > 10, 'the picked dot is not ringed');
+  assert.ok((await settled(() => pixelsOfColor(page, 'embedding', '#111111', 10), (n) => n > 10)) > 10, 'the picked dot is not ringed');
 
   // The noise slider: more noise, more ink in what the model sees.
   await waitForInk(page, 'noise-images');
@@ -99,7 +99,7 @@ test('latent tools: pick by number or on the map, corrupt, walk between codes, d
   await waitForInk(page, 'drawn-reconstruction');
   await page.waitForFunction(() => /lands among/.test(document.querySelector('[data-testid=drawn-place]').textContent));
   assert.match(await page.textContent('[data-testid=drawn-place]'), /lands among [A-Z][\w/-]+ \(\d+\)/);
-  assert.ok((await pixelsOfColor(page, 'embedding', '#dd0000', 12)) > 10, 'no mark where the drawing lands');
+  assert.ok((await settled(() => pixelsOfColor(page, 'embedding', '#dd0000', 12), (n) => n > 10)) > 10, 'no mark where the drawing lands');
   await docScreenshot(page, 'screenshot-explore', 'section.explore');
   await docScreenshot(page, 'screenshot-map-marks', 'section.embed');
 

@@ -227,6 +227,20 @@ export async function dotOnMap(page) {
 }
 
 /** How many of a canvas' pixels are within `tolerance` of the colour `#rrggbb`. */
+/**
+ * `read()` again every 100 ms until `done(value)` holds or `timeout` ms pass; the last value.
+ * For what the page draws in a task after the event a test waits on (charts draw after the next
+ * paint), read once would race it.
+ */
+export async function settled(read, done, timeout = 10_000) {
+  const end = Date.now() + timeout;
+  for (;;) {
+    const value = await read();
+    if (done(value) || Date.now() > end) return value;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 export async function pixelsOfColor(page, testid, hex, tolerance = 8) {
   return page.$eval(`[data-testid=${testid}]`, (canvas, [hex, tolerance]) => {
     const want = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));

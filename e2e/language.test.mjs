@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { history, inkShare, openPage, pageSession, screenshot, waitForInk, waitForState } from './harness.mjs';
+import { history, inkShare, openPage, pageSession, screenshot, settled, waitForInk, waitForState } from './harness.mjs';
 
 const MINUTE = 60_000;
 const session = pageSession();
@@ -93,7 +93,7 @@ test('the chapter\'s plots: training and test per epoch, and the model summary',
   // A pretrained model's curves hold its training figures too: the training colour (tab10
   // blue) and the test colour (orange) are both drawn.
   for (const chart of ['loss-chart', 'accuracy-chart']) {
-    const colours = await page.$eval(`[data-testid=${chart}]`, (canvas) => {
+    const colours = await settled(() => page.$eval(`[data-testid=${chart}]`, (canvas) => {
       const { data } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
       let blue = 0, orange = 0;
       for (let i = 0; i < data.length; i += 4) {
@@ -102,7 +102,7 @@ test('the chapter\'s plots: training and test per epoch, and the model summary',
         if (Math.abs(r - 255) < 12 && Math.abs(g - 127) < 12 && Math.abs(b - 14) < 12) orange++;
       }
       return { blue, orange };
-    });
+    }), ({ blue, orange }) => blue > 200 && orange > 200);
     assert.ok(colours.blue > 200 && colours.orange > 200, `${chart}: ${JSON.stringify(colours)}`);
   }
   await page.click('[data-testid=summary] summary');
