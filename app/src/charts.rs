@@ -3,7 +3,7 @@
 
 use plotters::prelude::*;
 use plotters_canvas::CanvasBackend;
-use wasm_bindgen::{Clamped, JsCast};
+use wasm_bindgen::{Clamped, JsCast, JsValue};
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData};
 
 use protocol::data::{IMAGE_PIXELS, IMAGE_SIDE, LabeledImages};
@@ -239,9 +239,7 @@ pub fn scatter(
     let frame = Frame::fit(points, size, 12.0 * ratio as f32);
     let dots = Dots { width: canvas.width() as usize, height: canvas.height() as usize, side: (2.0 * ratio).round().max(1.0) as usize };
     let rgba = dots.paint(points.chunks_exact(2).map(|p| frame.place(p[0], p[1])), labels, &colors.map(|c| rgb(c).rgb()));
-    let data = ImageData::new_with_u8_clamped_array_and_sh(Clamped(&rgba), dots.width as u32, dots.height as u32)
-        .map_err(|_| "bad image data")?;
-    context.put_image_data(&data, 0.0, 0.0).map_err(|_| "could not draw the map")?;
+    put_rgba(&context, &rgba, dots.width, 0.0, 0.0).map_err(|_| "could not draw the map")?;
     if let Some(images) = thumbnails {
         let scale = ratio.round().max(1.0) as usize;
         let side = (IMAGE_SIDE * scale) as f64;
@@ -297,9 +295,7 @@ pub fn code_strip(canvas: &HtmlCanvasElement, code: &[f32]) -> Result<(), String
             [shade, shade, shade, 255]
         })
         .collect();
-    let data = ImageData::new_with_u8_clamped_array_and_sh(Clamped(&rgba), code.len().max(1) as u32, 1)
-        .map_err(|_| "bad code data")?;
-    context_2d(canvas)?.put_image_data(&data, 0.0, 0.0).map_err(|_| "could not draw the code".into())
+    put_rgba(&context_2d(canvas)?, &rgba, code.len().max(1), 0.0, 0.0).map_err(|_| "could not draw the code".into())
 }
 
 /// Indices of points at least `distance` apart on the canvas, greedily in index order.
@@ -326,7 +322,12 @@ pub fn put_image(context: &CanvasRenderingContext2d, pixels: &[u8], x: f64, y: f
             px.copy_from_slice(&[shade, shade, shade, 255]);
         }
     }
-    let data = ImageData::new_with_u8_clamped_array_and_sh(Clamped(&rgba), side as u32, side as u32)
-        .map_err(|_| "bad image data")?;
-    context.put_image_data(&data, x.round(), y.round()).map_err(|_| "could not draw an image".into())
+    put_rgba(context, &rgba, side, x.round(), y.round()).map_err(|_| "could not draw an image".into())
+}
+
+/// Puts RGBA pixels, rows of `width`, on the canvas with their top left at (x, y) in device
+/// pixels (a buffer that is not whole rows is refused).
+fn put_rgba(context: &CanvasRenderingContext2d, rgba: &[u8], width: usize, x: f64, y: f64) -> Result<(), JsValue> {
+    let data = ImageData::new_with_u8_clamped_array(Clamped(rgba), width as u32)?;
+    context.put_image_data(&data, x, y)
 }
