@@ -121,6 +121,31 @@ pub fn saves_data() -> bool {
         .unwrap_or(false)
 }
 
+/// The browser believes it has a network (false: surely offline; true: perhaps online).
+pub fn online() -> bool {
+    web_sys::window().is_none_or(|w| w.navigator().on_line())
+}
+
+/// Calls `changed` with [`online`] whenever the browser goes offline or back online.
+pub fn on_network_change(changed: impl Fn(bool) + 'static) {
+    let Some(window) = web_sys::window() else { return };
+    let handler = wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || changed(online()));
+    for event in ["online", "offline"] {
+        let _ = window.add_event_listener_with_callback(event, handler.as_ref().unchecked_ref());
+    }
+    handler.forget();
+}
+
+/// The page came from the copy its service worker keeps on this device (see public/sw.js), so
+/// it works without a network.
+pub fn has_offline_copy() -> bool {
+    web_sys::window()
+        .and_then(|w| js_sys::Reflect::get(&w.navigator(), &"serviceWorker".into()).ok())
+        .filter(|container| !container.is_undefined())
+        .and_then(|container| js_sys::Reflect::get(&container, &"controller".into()).ok())
+        .is_some_and(|controller| controller.is_object())
+}
+
 /// Calls `task` once, at the visitor's first click, key, touch or scroll.
 pub fn on_first_input(task: impl FnOnce() + 'static) {
     let Some(window) = web_sys::window() else { return };

@@ -12,7 +12,7 @@ use futures::lock::Mutex;
 use model::data::{LabeledImages, MANIFEST_FILE, Manifest, ShardEntry, inflate_shard, verify_shard};
 use protocol::messages::{DataStatus, FromEngine};
 
-use crate::worker::{fetch_bytes, post, yield_now};
+use crate::worker::{FetchError, fetch_bytes, post, yield_now};
 
 /// Relative to the worker's script, which sits beside the page: it works from any sub-path.
 const DATA_URL: &str = "data/fashion-mnist/";
@@ -33,7 +33,7 @@ struct State {
     /// Shards in, so a later fetch asks only for the others.
     files: Vec<String>,
     /// Files that failed, each with why.
-    failures: Vec<(String, String)>,
+    failures: Vec<(String, FetchError)>,
     status: DataStatus,
 }
 
@@ -148,7 +148,7 @@ impl Data {
         self.set_fetching(true);
         let url = format!("{DATA_URL}{MANIFEST_FILE}");
         let manifest = match fetch_bytes(&url).await {
-            Ok(bytes) => Manifest::from_json(&String::from_utf8_lossy(&bytes)).map_err(|e| format!("{url} is not a usable manifest: {e}")),
+            Ok(bytes) => Manifest::from_json(&String::from_utf8_lossy(&bytes)).map_err(|e| FetchError::Failed(format!("{url} is not a usable manifest: {e}"))),
             Err(e) => Err(e),
         };
         match manifest {
@@ -163,8 +163,9 @@ impl Data {
                 Ok(manifest)
             }
             Err(why) => {
-                self.fail(MANIFEST_FILE, why.clone());
-                Err(why)
+                let said = why.to_string();
+                self.fail(MANIFEST_FILE, why);
+                Err(said)
             }
         }
     }
@@ -183,8 +184,9 @@ impl Data {
             match fetch_shard(entry).await {
                 Ok(shard) => test.extend(&shard),
                 Err(why) => {
-                    self.fail(&entry.file, why.clone());
-                    return Err(why);
+                    let said = why.to_string();
+                    self.fail(&entry.file, why);
+                    return Err(said);
                 }
             }
         }
@@ -199,7 +201,7 @@ impl Data {
         Ok(test)
     }
 
-    fn fail(&self, file: &str, why: String) {
+    fn fail(&self, file: &str, why: FetchError) {
         self.update(|state| state.failures.push((file.to_string(), why)));
     }
 
@@ -225,16 +227,19 @@ impl Data {
         let status = {
             let mut state = self.state.borrow_mut();
             change(&mut state);
-            state.status.failures = state.failures.iter().map(|(_, why)| why.clone()).collect();
+            let (unreachable, failed): (Vec<_>, Vec<_>) = state.failures.iter().partition(|(_, why)| matches!(why, FetchError::Unreachable { .. }));
+            let unreachable = unreachable.into_iter().map(|(file, _)| file.clone()).collect();
+            let failures = failed.into_iter().map(|(_, why)| why.to_string()).collect();
+            (state.status.unreachable, state.status.failures) = (unreachable, failures);
             state.status.clone()
         };
         post(&FromEngine::Data(status));
     }
 }
 
-async fn fetch_shard(entry: &ShardEntry) -> Result<LabeledImages, String> {
+async fn fetch_shard(entry: &ShardEntry) -> Result<LabeledImages, FetchError> {
     let bytes = fetch_bytes(&format!("{DATA_URL}{}", entry.file)).await?;
-    let failed = |e| format!("{DATA_URL}{e}");
+    let failed = |e| FetchError::Failed(format!("{DATA_URL}{e}"));
     verify_shard(entry, &bytes).map_err(failed)?;
     // Hashing and inflating take tens of milliseconds each: let the shell's messages in between.
     yield_now().await;

@@ -68,10 +68,37 @@ pub fn describe(error: &JsValue) -> String {
         .unwrap_or_else(|| format!("{error:?}"))
 }
 
+/// Why a file did not come.
+#[derive(Debug)]
+pub enum FetchError {
+    /// No answer at all: the network is down (or the host unreachable) and this device keeps
+    /// no copy (the page's service worker answers with its copy when it has one).
+    Unreachable { url: String },
+    /// An answer that is not the file (an HTTP error), or a body that could not be read.
+    Failed(String),
+}
+
+impl std::fmt::Display for FetchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Unreachable { url } => write!(f, "could not load {url}: no network, and this device keeps no copy of it"),
+            Self::Failed(why) => f.write_str(why),
+        }
+    }
+}
+
+impl From<FetchError> for String {
+    fn from(error: FetchError) -> Self {
+        error.to_string()
+    }
+}
+
 /// The body of `url` (relative to the page's folder, where the worker's script is), or why not.
-pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
-    let failed = |why: String| format!("could not load {url}: {why}");
-    let response = JsFuture::from(scope().fetch_with_str(url)).await.map_err(|e| failed(describe(&e)))?;
+pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, FetchError> {
+    let failed = |why: String| FetchError::Failed(format!("could not load {url}: {why}"));
+    // fetch() rejects only when no response came at all: for a file of the page's own folder,
+    // that is the network.
+    let response = JsFuture::from(scope().fetch_with_str(url)).await.map_err(|_| FetchError::Unreachable { url: url.to_string() })?;
     let response: Response = response.dyn_into().map_err(|_| failed("not a response".into()))?;
     if !response.ok() {
         return Err(failed(format!("HTTP {} {}", response.status(), response.status_text())));

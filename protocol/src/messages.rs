@@ -16,7 +16,7 @@ use crate::{Corruption, EpochRecord, ModelShape, Progress, Reconstructions, RunR
 
 /// Both sides must speak the same version: the engine's script is not content-hashed, so a
 /// browser may keep a stale one.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 pub type RequestId = u32;
 
@@ -283,6 +283,10 @@ pub struct DataStatus {
     pub training_bytes: usize,
     /// Files that did not load, each named with why; fetching again retries them.
     pub failures: Vec<String>,
+    /// Files that could not be fetched because there was no network and this device keeps no
+    /// copy of them (a training shard never fetched before, on a page opened offline). Fetching
+    /// again retries them, once the network is back.
+    pub unreachable: Vec<String>,
     /// A fetch is under way.
     pub fetching: bool,
 }
@@ -296,6 +300,11 @@ impl DataStatus {
     /// Every file the manifest lists is in.
     pub fn complete(&self) -> bool {
         self.total_bytes > 0 && self.bytes == self.total_bytes
+    }
+
+    /// Some file did not load, for whatever reason: a Retry has something to do.
+    pub fn failed(&self) -> bool {
+        !self.failures.is_empty() || !self.unreachable.is_empty()
     }
 }
 
@@ -456,6 +465,7 @@ mod tests {
             total_training_images: 60_000,
             training_bytes: 26_000_000,
             failures: vec!["train-01.bin.gz: HTTP 404".into()],
+            unreachable: vec!["train-02.bin.gz".into()],
             fetching: true,
         };
         round_trips(FromEngine::Data(data));
@@ -482,6 +492,9 @@ mod tests {
         assert!(status.usable());
         (status.bytes, status.total_bytes) = (5, 5);
         assert!(status.complete());
+        assert!(!status.failed());
+        status.unreachable.push("train-03.bin.gz".into());
+        assert!(status.failed());
     }
 
     proptest! {

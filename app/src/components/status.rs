@@ -2,6 +2,7 @@ use leptos::prelude::*;
 
 use protocol::messages::{BackendKind, BackendNote, DataStatus};
 
+use crate::browser;
 use crate::figures::status_line;
 use crate::i18n::{t, t_string, td_string, use_i18n};
 use crate::page::use_page;
@@ -21,6 +22,7 @@ pub fn StatusPanel() -> impl IntoView {
         <Backend backend live=Signal::derive(move || page.engine_started()) />
         <DataProgress status=status_of_data on_download=Callback::new(move |()| page.fetch_training()) />
         <LoadErrors status=status_of_data on_retry=Callback::new(move |()| page.retry()) />
+        <Offline online=page.online status=status_of_data on_retry=Callback::new(move |()| page.retry()) />
         <p class="status-line" aria-live="polite" data-testid="status">{status}</p>
         <Notices notices=page.notices />
         <ErrorBanner error=page.error />
@@ -64,7 +66,7 @@ fn DataProgress(status: RwSignal<DataStatus>, on_download: Callback<()>) -> impl
         }
     };
     // Nothing of the training set asked for yet: say what a run will fetch, and offer it now.
-    let training_later = move || status.with(|p| p.training_images == 0 && p.failures.is_empty() && !(p.fetching && p.test_in));
+    let training_later = move || status.with(|p| p.training_images == 0 && !p.failed() && !(p.fetching && p.test_in));
     let training_mb = move || status.with(|p| megabytes(p.training_bytes));
     view! {
         <div class="data-progress" data-testid="data-progress">
@@ -116,6 +118,33 @@ fn LoadErrors(status: RwSignal<DataStatus>, on_retry: Callback<()>) -> impl Into
                 </p>
                 <ul>{move || failures().into_iter().map(|f| view! { <li>{f}</li> }).collect_view()}</ul>
                 <button data-testid="retry" on:click=move |_| on_retry.run(())>{t!(i18n, status.retry)}</button>
+            </div>
+        </Show>
+    }
+}
+
+/// Offline: what still works, and the files a run needs that only the network can bring (never
+/// fetched on this device), with a Retry for when it is back.
+#[component]
+fn Offline(online: RwSignal<bool>, status: RwSignal<DataStatus>, on_retry: Callback<()>) -> impl IntoView {
+    let i18n = use_i18n();
+    let unreachable = move || status.with(|s| !s.unreachable.is_empty());
+    let situation = move || {
+        if browser::has_offline_copy() { t_string!(i18n, status.offline_copy) } else { t_string!(i18n, status.offline) }
+    };
+    let missing = move || {
+        let (files, locale) = (status.with(|s| s.unreachable.join(", ")), i18n.get_locale());
+        let then = if status.with(DataStatus::usable) { td_string!(locale, status.some_failed) } else { td_string!(locale, status.all_failed) };
+        format!("{} {then}", td_string!(locale, status.unreachable, files = files))
+    };
+    view! {
+        <Show when=move || !online.get() || unreachable()>
+            <div class="offline" role="status" data-testid="offline">
+                <Show when=move || !online.get()><p>{situation}</p></Show>
+                <Show when=unreachable>
+                    <p data-testid="unreachable">{missing}</p>
+                    <button data-testid="retry-unreachable" on:click=move |_| on_retry.run(())>{t!(i18n, status.retry)}</button>
+                </Show>
             </div>
         </Show>
     }

@@ -87,6 +87,8 @@ pub struct Page {
     pub data: Data,
     /// Where runs train, once the engine has said.
     pub backend: RwSignal<Option<BackendNote>>,
+    /// The browser believes it has a network.
+    pub online: RwSignal<bool>,
     engine: StoredValue<Engine, LocalStorage>,
     /// The engine may be used: from idle after the first view, or from first use.
     live: RwSignal<bool>,
@@ -127,6 +129,7 @@ impl Page {
             error,
             data,
             backend,
+            online: RwSignal::new(browser::online()),
             engine,
             live,
             training,
@@ -144,6 +147,7 @@ impl Page {
     /// engine follows at idle, or at first use.
     pub fn boot(self) {
         Effect::new(move |_| browser::set_body_state(self.phase.get().as_str()));
+        browser::on_network_change(move |online| self.online.set(online));
         // The URL always holds the settings, so the address bar is a link to this view.
         Effect::new(move |_| browser::replace_query(&self.settings.with(|s| s.to_query())));
         self.follow_experiment();
@@ -291,7 +295,7 @@ impl Page {
     /// The Train button works: the page is up, no run is going or starting, and no run waits
     /// for data that failed (its Retry starts it).
     pub fn can_train(&self) -> bool {
-        let waits_for_retry = self.training.blocked.get() && self.data.status.with(|s| !s.failures.is_empty());
+        let waits_for_retry = self.training.blocked.get() && self.data.status.with(DataStatus::failed);
         matches!(self.phase.get(), Phase::Ready | Phase::Done | Phase::Error) && !waits_for_retry
     }
 

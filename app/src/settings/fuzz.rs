@@ -7,9 +7,10 @@ use proptest::test_runner::Config;
 
 use super::*;
 
-const KEYS: [&str; 18] = [
+const KEYS: [&str; 19] = [
     "experiment", "epochs", "batch", "lr", "seed", "noise", "dropout", "train_limit", "backend", "autostart", "hide",
     "images", "palette", "lang", "from", "map", "perplexity", "prefetch",
+    "sw",
 ];
 
 /// `default` cases unless `PROPTEST_CASES` says otherwise.
@@ -125,6 +126,7 @@ fn valid_pair() -> impl Strategy<Value = (String, String)> {
         prop::sample::select(vec!["webgpu", "gpu", "cpu", "auto", "CPU"]).prop_map(|v| ("backend".into(), v.into())),
         prop::sample::select(vec!["1", "0", "true", "false", "yes", "no"]).prop_map(|v| ("autostart".into(), v.into())),
         prop::sample::select(vec!["1", "0", "true", "false", "yes", "no"]).prop_map(|v| ("prefetch".into(), v.into())),
+        prop::sample::select(vec!["1", "0", "true", "false", "yes", "no"]).prop_map(|v| ("sw".into(), v.into())),
         prop::collection::vec(prop::sample::select(Panel::ALL.to_vec()), 0..12).prop_map(|panels| {
             ("hide".into(), panels.iter().map(|p| p.name()).collect::<Vec<_>>().join(","))
         }),

@@ -40,6 +40,10 @@ pub struct Settings {
     /// The engine and the test images come once the first view is drawn and the page is idle;
     /// off, at the visitor's first use (a click, a key, a scroll).
     pub prefetch: bool,
+    /// The page keeps a copy of itself, and of the data it fetched, on the visitor's device
+    /// (its service worker, `public/sw.js`), so it opens and trains offline. `sw=0` turns
+    /// that off; public/boot.js acts on it before the shell runs, the shell keeps it in links.
+    pub offline_copy: bool,
 }
 
 /// How the map places the test images.
@@ -164,6 +168,7 @@ impl Default for Settings {
             map: MapMethod::Tsne,
             perplexity: DEFAULT_PERPLEXITY,
             prefetch: true,
+            offline_copy: true,
         }
     }
 }
@@ -204,6 +209,7 @@ impl Settings {
                 },
                 "autostart" => switch(value).map(|on| settings.autostart = on),
                 "prefetch" => switch(value).map(|on| settings.prefetch = on),
+                "sw" => switch(value).map(|on| settings.offline_copy = on),
                 "hide" => panels(value).map(|v| settings.hide = v),
                 "images" => image_list(value).map(|v| settings.images = Some(v)),
                 "palette" => match value.to_ascii_lowercase().as_str() {
@@ -273,6 +279,7 @@ impl Settings {
         differs("map", self.map != default.map, self.map.name().into());
         differs("perplexity", self.perplexity != default.perplexity, self.perplexity.to_string());
         differs("prefetch", self.prefetch != default.prefetch, "0".into());
+        differs("sw", self.offline_copy != default.offline_copy, "0".into());
         pairs
     }
 

@@ -124,3 +124,15 @@ fn bad_language_start_and_map_are_explained_in_both_languages() {
     assert!(chinese[0].contains("已忽略 URL 参数 lang=\"fr\"") && chinese[0].contains("zh, en"), "{chinese:?}");
     assert!(chinese[3].contains("5 到 100"), "{chinese:?}");
 }
+
+#[test]
+fn the_offline_copy_is_on_unless_the_link_says_sw_0() {
+    assert!(Settings::default().offline_copy);
+    let (settings, warnings) = parse(&[("sw", "0")]);
+    assert!(warnings.is_empty() && !settings.offline_copy);
+    // Kept in links, so a reload or a copied link keeps it off.
+    assert_eq!(settings.to_query(), vec![("sw", "0".to_string())]);
+    let (settings, warnings) = parse(&[("sw", "maybe")]);
+    assert!(settings.offline_copy);
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+}
