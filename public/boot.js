@@ -3,6 +3,7 @@
 // Trunk writes the hashed file names into this script tag's data attributes (Trunk.toml).
 const { js, wasm } = document.querySelector("script[data-wasm]").dataset;
 const shell = import(js);
+const offline = offlineCopy();
 // The skeleton in index.html is painted, and the browser has timed that paint, before the
 // shell's first task (mounting the page, which replaces the skeleton) takes the thread, however
 // fast the network. A skeleton replaced before its paint is timed never counts as painted, and
@@ -23,7 +24,48 @@ const painted = new Promise((done) => {
   }
 });
 await painted;
+const firstVisit = await offline;
 const { default: init } = await shell;
 const instance = await init({ module_or_path: wasm });
+// The shell's wasm may have come before the worker took control: it is kept now.
+if (firstVisit) nameFetched();
 // As Trunk's own start-up script does: tools (and the tests) can find the module's memory.
 dispatchEvent(new CustomEvent("TrunkApplicationStarted", { detail: { wasm: instance } }));
+
+/**
+ * The page's offline copy (public/sw.js, the README's "Offline"): registers its service worker,
+ * or with `sw=0` in the link removes it and its copy. On a first visit, waits (at most a second)
+ * for the worker to take control, so the shell's wasm and what follows are kept as they come;
+ * the files fetched before it took control are named to it, and it keeps them too. Resolves
+ * to whether this is that first visit.
+ */
+async function offlineCopy() {
+  const workers = navigator.serviceWorker;
+  if (!workers) return false; // no service workers here (an insecure origin, a private window)
+  const here = new URL('./', import.meta.url);
+  const off = ['0', 'false', 'no'].includes(new URLSearchParams(location.search).get('sw')?.trim());
+  try {
+    if (off) {
+      const registration = await workers.getRegistration(here);
+      registration?.active?.postMessage({ retire: true });
+      return false;
+    }
+    if (workers.controller) {
+      workers.register(new URL('sw.js', here), { scope: here });
+      return false;
+    }
+    const controlled = new Promise((done) => workers.addEventListener('controllerchange', done, { once: true })).then(nameFetched);
+    await workers.register(new URL('sw.js', here), { scope: here });
+    await Promise.race([controlled, new Promise((done) => setTimeout(done, 1000))]);
+    return true;
+  } catch {
+    // No offline copy (storage refused, a broken sw.js): the page works as without one.
+    return false;
+  }
+}
+
+/** Names the files this page fetched so far to its service worker, which keeps those of the build. */
+function nameFetched() {
+  const fetched = performance.getEntriesByType('resource').map((entry) => entry.name);
+  navigator.serviceWorker.controller?.postMessage({ fetched: [location.href, ...fetched] });
+}
