@@ -298,6 +298,10 @@ for (const v of visit.visits) {
   lines.push(`| first visit, ${v.network}: MB over the wire by the first view / after 60 s idle (training shards) | ${f(v.mb_by_first_view)} / ${f(v.mb_after_idle)} MB (${v.training_shards_after_idle}) | | |`);
 }
 for (const v of visit.visits) lines.push(`| first visit, ${v.network}: the explore tools ready (engine and test images in, at idle) | ${f(v.tools / 1e3)} s | | |`);
+// The same visitor again, from the page's offline copy (public/sw.js).
+for (const v of visit.visits) {
+  lines.push(`| second visit, ${v.network}: first view drawn; KB over the wire by then | ${f(v.second_visit.first_view / 1e3)} s; ${f(v.second_visit.kb_by_first_view, 1)} KB | | |`);
+}
 lines.push(`| engine on first use (\`prefetch=0\`), 10 Mbit/s: MB after 60 s idle; the tools ready after the first click | ${f(visit.lazy.mb_after_idle)} MB; ${f(visit.lazy.tools_after_first_use / 1e3)} s | | |`);
 for (const t of visit.thread) {
   lines.push(`| page thread while training, ${t.backend.split(' ')[0]} batch ${t.batch}: frame p95 / worst, long tasks (longest) | ${f(t.frame_p95_ms, 0)} / ${f(t.worst_frame_ms, 0)} ms, ${t.long_tasks} (${f(t.longest_task_ms, 0)} ms) | | |`);

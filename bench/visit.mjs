@@ -1,8 +1,10 @@
 // What a visitor meets, measured as a visitor meets it: the release build served with gzip as
-// a static host serves it, Chromium's network throttled through the DevTools protocol, a fresh
-// browser profile each time. First paint, first view drawn, the page ready, the bytes over the
-// wire by then and after a minute idle; and the page's own thread (frame gaps, long tasks)
-// while a model trains. Used by run.mjs; `node visit.mjs` runs these rows alone.
+// a static host serves it, over a slow link (the server's: it slows the page's service worker's
+// requests too, which Chromium's own throttling leaves alone), a fresh browser profile each
+// time. First paint, first view drawn, the page ready, the bytes over the wire by then and after
+// a minute idle, and the same visitor's second visit (from the page's offline copy); and the
+// page's own thread (frame gaps, long tasks) while a model trains. Used by run.mjs;
+// `node visit.mjs` runs these rows alone.
 import { createServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize } from 'node:path';
@@ -10,7 +12,7 @@ import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import * as chromeLauncher from 'chrome-launcher';
 import lighthouse from 'lighthouse';
-import { TYPES, launch, waitForState } from '../e2e/harness.mjs';
+import { TYPES, launch, slowLink, waitForState, watchFirstView } from '../e2e/harness.mjs';
 
 const root = join(fileURLToPath(new URL('.', import.meta.url)), '..');
 
@@ -19,17 +21,20 @@ const COMPRESSED = ['.html', '.js', '.wasm', '.css', '.json'];
 
 /** The networks of the issue: home broadband, and Lighthouse's mobile setting (slow 4G). */
 export const NETWORKS = {
-  broadband: { name: '10 Mbit/s, 40 ms', latency: 40, down: 10e6, up: 5e6 },
-  slow4g: { name: '1.6 Mbit/s, 150 ms', latency: 150, down: 1.6e6, up: 0.75e6 },
+  broadband: { name: '10 Mbit/s, 40 ms', latency: 40, bitsPerSecond: 10e6 },
+  slow4g: { name: '1.6 Mbit/s, 150 ms', latency: 150, bitsPerSecond: 1.6e6 },
 };
 
 /**
  * Serves `dist` at /demo/ as a static host does: text, scripts, styles and wasm gzipped when
  * the browser accepts it (compressed once, as hosts cache them), everything else as it is
- * (the shards are gzip already; the packs are binary).
+ * (the shards are gzip already; the packs are binary). Over the link given to `use` (none: as
+ * fast as the machine); `sent` counts the bytes over the wire, headers and bodies as sent.
  */
 export async function gzipServer(dist) {
   const compressed = new Map();
+  const sent = { bytes: 0, files: [] };
+  let link = null;
   const server = createServer(async (request, response) => {
     const path = decodeURIComponent(new URL(request.url, 'http://x').pathname);
     if (!path.startsWith('/demo/')) return response.writeHead(404).end();
@@ -49,71 +54,39 @@ export async function gzipServer(dist) {
       headers['content-encoding'] = 'gzip';
     }
     headers['content-length'] = body.length;
-    response.writeHead(200, headers).end(body);
+    response.writeHead(200, headers);
+    sent.bytes += body.length + Object.entries(headers).reduce((n, [k, v]) => n + k.length + String(v).length + 4, 20);
+    sent.files.push(relative);
+    await (link ? link.send(response, body) : response.end(body));
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${server.address().port}/demo/`, close: () => new Promise((resolve) => server.close(resolve)) };
-}
-
-/** In the page before its scripts: when the first view's canvases have ink, and when each state came. */
-function watchFirstView() {
-  window.visit = { states: {} };
-  new MutationObserver(() => {
-    const state = document.body?.dataset.state;
-    if (state && !(state in window.visit.states)) window.visit.states[state] = performance.now();
-  }).observe(document, { attributes: true, subtree: true, attributeFilter: ['data-state'] });
-  const inked = (id) => {
-    const c = document.querySelector(`[data-testid=${id}]`);
-    if (!c || !c.width || !c.height) return false;
-    const { data } = c.getContext('2d').getImageData(0, 0, c.width, c.height);
-    for (let i = 0; i < data.length; i += 16) if (data[i + 3] > 0 && (data[i] < 250 || data[i + 1] < 250 || data[i + 2] < 250)) return true;
-    return false;
+  return {
+    url: `http://127.0.0.1:${server.address().port}/demo/`,
+    sent,
+    use: (network) => { link = network && slowLink(network); },
+    close: () => new Promise((resolve) => server.close(resolve)),
   };
-  const check = setInterval(() => {
-    if (!window.visit.firstView && ['loss-chart', 'reconstructions', 'embedding'].every(inked)) window.visit.firstView = performance.now();
-    // The explore tools need the engine and the test images: the picked image's reconstruction.
-    if (!window.visit.tools && inked('picked-images')) window.visit.tools = performance.now();
-    if (window.visit.firstView && window.visit.tools) clearInterval(check);
-  }, 25);
 }
 
 /**
- * Bytes over the wire (compressed body and headers) of every response so far, the workers'
- * too: Playwright hears the page's requests and its dedicated workers' (DevTools reports a
- * worker's requests on the worker's own target, which the page's session does not see).
+ * One visitor over `network`: the first visit's milestones in ms from navigation, and the
+ * megabytes by the first view and after `idleSeconds`. Then, if the tools are not ready yet
+ * (the engine waits for a first use), a click, and how long the tools take from it. Then the
+ * same visitor comes back: the second visit's first view and its kilobytes over the wire.
  */
-function countBytes(page) {
-  const counts = { bytes: 0, files: [] };
-  page.on('requestfinished', async (request) => {
-    const sizes = await request.sizes().catch(() => null);
-    if (sizes) counts.bytes += sizes.responseBodySize + sizes.responseHeadersSize;
-    counts.files.push(request.url().split('/').pop());
-  });
-  return counts;
-}
-
-/**
- * One first visit over `network`: its milestones in ms from navigation, and the megabytes by
- * the first view and after `idleSeconds`. Then, if the tools are not ready yet (the engine
- * waits for a first use), a click, and how long the tools take from it.
- */
-export async function firstVisit(browser, url, network, idleSeconds = 60) {
+export async function firstVisit(browser, server, network, query = '', idleSeconds = 60) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
+  server.use(network);
+  const since = () => {
+    const [bytes, files] = [server.sent.bytes, server.sent.files.length];
+    return { bytes: () => server.sent.bytes - bytes, files: () => server.sent.files.slice(files) };
+  };
   const page = await context.newPage();
-  const cdp = await context.newCDPSession(page);
-  await cdp.send('Network.enable');
-  await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
-  await cdp.send('Network.emulateNetworkConditions', {
-    offline: false,
-    latency: network.latency,
-    downloadThroughput: network.down / 8,
-    uploadThroughput: network.up / 8,
-  });
-  const counts = countBytes(page);
+  const counts = since();
   await page.addInitScript(watchFirstView);
-  await page.goto(url, { waitUntil: 'commit' });
+  await page.goto(`${server.url}${query}`, { waitUntil: 'commit' });
   await page.waitForFunction(() => window.visit?.firstView, null, { timeout: 300_000, polling: 100 });
-  const bytesByFirstView = counts.bytes;
+  const bytesByFirstView = counts.bytes();
   const milestones = await page.evaluate(() => {
     const paint = performance.getEntriesByName('first-contentful-paint')[0];
     return { fcp: paint?.startTime, firstView: window.visit.firstView, ready: window.visit.states.ready };
@@ -124,8 +97,8 @@ export async function firstVisit(browser, url, network, idleSeconds = 60) {
     ...milestones,
     tools: await page.evaluate(() => window.visit.tools),
     mb_by_first_view: bytesByFirstView / 1e6,
-    mb_after_idle: counts.bytes / 1e6,
-    training_shards_after_idle: counts.files.filter((f) => /^train-/.test(f)).length,
+    mb_after_idle: counts.bytes() / 1e6,
+    training_shards_after_idle: counts.files().filter((f) => /\/train-/.test(f)).length,
   };
   if (!result.tools) {
     const clicked = await page.evaluate(() => performance.now());
@@ -133,7 +106,19 @@ export async function firstVisit(browser, url, network, idleSeconds = 60) {
     await page.waitForFunction(() => window.visit.tools, null, { timeout: 300_000, polling: 100 });
     result.tools_after_first_use = (await page.evaluate(() => window.visit.tools)) - clicked;
   }
+  await page.close();
+  const again = await context.newPage();
+  const second = since();
+  await again.addInitScript(watchFirstView);
+  await again.goto(`${server.url}${query}`, { waitUntil: 'commit' });
+  await again.waitForFunction(() => window.visit?.firstView, null, { timeout: 300_000, polling: 50 });
+  result.second_visit = {
+    first_view: await again.evaluate(() => window.visit.firstView),
+    kb_by_first_view: second.bytes() / 1e3,
+    files: second.files(),
+  };
   await context.close();
+  server.use(null);
   return result;
 }
 
@@ -212,9 +197,9 @@ export async function visitor(dist, { idleSeconds = 60 } = {}) {
   const browser = await launch();
   try {
     const visits = [];
-    for (const network of Object.values(NETWORKS)) visits.push(await firstVisit(browser, server.url, network, idleSeconds));
+    for (const network of Object.values(NETWORKS)) visits.push(await firstVisit(browser, server, network, '', idleSeconds));
     // On first use (prefetch=0): what a visitor who never interacts costs.
-    const lazy = await firstVisit(browser, `${server.url}?prefetch=0`, NETWORKS.broadband, idleSeconds);
+    const lazy = await firstVisit(browser, server, NETWORKS.broadband, '?prefetch=0', idleSeconds);
     const thread = [];
     for (const [backend, batch] of [['cpu', 32], ['cpu', 256], ['webgpu', 32]]) thread.push(await threadWhileTraining(browser, server.url, backend, batch));
     const score = await lighthouseScore(server.url);

@@ -4,7 +4,7 @@
 // that fails to load, and the page's own thread while a model trains.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { history, inkShare, openPage, pageSession, waitForInk, waitForState } from './harness.mjs';
+import { BLOCKED, history, inkShare, openPage, pageSession, waitForInk, waitForState } from './harness.mjs';
 
 const MINUTE = 60_000;
 const session = pageSession();
@@ -12,7 +12,7 @@ const session = pageSession();
 const shard = (url) => url.match(/(test|train)-\d+\.bin\.gz$/)?.[0];
 
 test('the first view is drawn from the pack alone, before the engine has arrived', async () => {
-  const page = await openPage(session.browser, 'about:blank');
+  const page = await openPage(session.browser, 'about:blank', undefined, BLOCKED);
   // Hold the engine's wasm: nothing of the first view may wait for it.
   let release;
   const held = new Promise((resolve) => { release = resolve; });
@@ -32,7 +32,7 @@ test('the first view is drawn from the pack alone, before the engine has arrived
 });
 
 test('a visitor who only looks never downloads the training set', async () => {
-  const page = await openPage(session.browser, 'about:blank');
+  const page = await openPage(session.browser, 'about:blank', undefined, BLOCKED);
   const fetched = [];
   page.on('requestfinished', (request) => fetched.push(request.url()));
   await page.goto(session.server.url);
@@ -53,7 +53,7 @@ test('a visitor who only looks never downloads the training set', async () => {
 });
 
 test('a run starts with the first training shard and takes in the others as they arrive', async () => {
-  const page = await openPage(session.browser, 'about:blank');
+  const page = await openPage(session.browser, 'about:blank', undefined, BLOCKED);
   const arrived = {};
   // A slow link: the first training shard comes after 2 s, the second once epoch 2 trains.
   const epochTwo = () => page.waitForFunction(() => /^Epoch 2 of/.test(document.querySelector('[data-testid=status]')?.textContent ?? ''), null, { timeout: 5 * MINUTE, polling: 20 });
@@ -88,7 +88,7 @@ test('a run starts with the first training shard and takes in the others as they
 });
 
 test('a run still waiting for its data can be stopped', async () => {
-  const page = await openPage(session.browser, 'about:blank');
+  const page = await openPage(session.browser, 'about:blank', undefined, BLOCKED);
   // The training shard never comes.
   await page.route('**/data/fashion-mnist/train-00.bin.gz', () => {});
   await page.goto(`${session.server.url}?experiment=tied&epochs=1&train_limit=2048&backend=cpu&autostart=1`);
@@ -104,7 +104,7 @@ test('a run still waiting for its data can be stopped', async () => {
 });
 
 test('an engine that cannot load is named on the page, and Train says so instead of waiting', async () => {
-  const page = await openPage(session.browser, 'about:blank');
+  const page = await openPage(session.browser, 'about:blank', undefined, BLOCKED);
   await page.route('**/engine_bg.wasm', (route) => route.fulfill({ status: 404, body: 'not found' }));
   await page.goto(`${session.server.url}?experiment=tied`);
   await waitForState(page, ['ready'], MINUTE);

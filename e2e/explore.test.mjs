@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { copyFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  ARTIFACTS, dotOnMap, inkShare, openPage, pageSession, pixelsOfColor, screenshot, settled, waitForInk, waitForState,
+  ARTIFACTS, BLOCKED, dotOnMap, inkShare, openPage, pageSession, pixelsOfColor, screenshot, settled, waitForInk, waitForState,
 } from './harness.mjs';
 
 const MINUTE = 60_000;
@@ -159,7 +159,7 @@ test('the colour-blind-safe palette is an option, and in the link', async () => 
 
 test('fits an iframe 360 px wide without sideways scrolling', async () => {
   // A course page on the same site embeds it.
-  const host = await openPage(session.browser, 'about:blank', { width: 400, height: 900 });
+  const host = await openPage(session.browser, 'about:blank', { width: 400, height: 900 }, BLOCKED);
   const course = `${session.server.url}course-page.html`;
   await host.route(course, (route) => route.fulfill({
     contentType: 'text/html',

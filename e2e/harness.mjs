@@ -43,10 +43,13 @@ export const CSP = [
 
 /**
  * Serves `root` under the sub-path `/course/demo/`, as a course site would embed it, with `csp`
- * (`CSP`; null for none).
+ * (`CSP`; null for none), over `link` (`slowLink`; null: as fast as the machine). It can be
+ * pointed at another build (`deploy`), counts the bytes it sent and names the files (`sent`),
+ * and can be shut, as a network that is gone.
  */
-export async function serve(root = DIST, { csp = CSP } = {}) {
+export async function serve(root = DIST, { csp = CSP, link = null } = {}) {
   const prefix = '/course/demo/';
+  const sent = { bytes: 0, files: [] };
   const server = createServer(async (request, response) => {
     const path = decodeURIComponent(new URL(request.url, 'http://x').pathname);
     if (!path.startsWith(prefix)) {
@@ -64,14 +67,50 @@ export async function serve(root = DIST, { csp = CSP } = {}) {
         'content-type': TYPES[extname(relative)] ?? 'application/octet-stream',
         ...(csp ? { 'content-security-policy': csp } : {}),
       });
-      response.end(body);
+      sent.bytes += body.length;
+      sent.files.push(relative);
+      await (link ? link.send(response, body) : response.end(body));
     } catch {
       response.writeHead(404).end('not found');
     }
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${server.address().port}${prefix}`;
-  return { url, close: () => new Promise((resolve) => server.close(resolve)) };
+  return {
+    url,
+    sent,
+    /** Serves `folder` from now on: a new build deployed over the old one. */
+    deploy: (folder) => { root = folder; },
+    close: () => new Promise((resolve) => {
+      server.close(resolve);
+      server.closeAllConnections();
+    }),
+  };
+}
+
+/**
+ * A slow network on the server's side, shared by every answer as one link is: each answer
+ * starts `latency` ms after its request, and its bytes leave in 16 KB pieces at
+ * `bitsPerSecond`, one piece at a time over all answers. Unlike the browser's throttling it
+ * slows a service worker's requests too.
+ */
+export function slowLink({ latency, bitsPerSecond }) {
+  let free = 0; // when the link has sent everything queued so far
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+  return {
+    latency,
+    bitsPerSecond,
+    async send(response, body) {
+      await sleep(latency);
+      for (let at = 0; at < body.length; at += 16_384) {
+        const piece = body.subarray(at, at + 16_384);
+        free = Math.max(free, performance.now()) + (piece.length * 8 * 1000) / bitsPerSecond;
+        await sleep(free - performance.now());
+        if (!response.write(piece)) await new Promise((resolve) => response.once('drain', resolve));
+      }
+      response.end();
+    },
+  };
 }
 
 /**
@@ -106,12 +145,18 @@ export async function launch() {
   });
 }
 
+/** For `openPage`: no service worker, so that the test's routes see every request. */
+export const BLOCKED = { serviceWorkers: 'block' };
+
 /**
- * A new page that records uncaught errors, console errors and Content-Security-Policy
- * violations (all count as problems), and keeps the wasm module's exports as `window.wasm`.
+ * A new page, in a browser profile of its own, that records uncaught errors, console errors and
+ * Content-Security-Policy violations (all count as problems), and keeps the wasm module's
+ * exports as `window.wasm`. The page's service worker (its offline copy) runs as for any
+ * visitor; a test that fakes the network with routes passes `serviceWorkers: 'block'`, as a
+ * service worker's requests bypass a page's routes.
  */
-export async function openPage(browser, url, viewport = { width: 1280, height: 1000 }) {
-  const page = await browser.newPage({ viewport, deviceScaleFactor: 1 });
+export async function openPage(browser, url, viewport = { width: 1280, height: 1000 }, { serviceWorkers = 'allow' } = {}) {
+  const page = await browser.newPage({ viewport, deviceScaleFactor: 1, serviceWorkers });
   page.problems = [];
   await page.addInitScript(() => {
     window.cspViolations = [];
@@ -164,6 +209,32 @@ export async function engineWorker(page, timeout = 120_000) {
   if (found()) return found();
   await page.waitForEvent('worker', { predicate: (w) => w.url().endsWith('/engine_boot.js'), timeout });
   return found();
+}
+
+/**
+ * For `page.addInitScript`, before the page's scripts: `window.visit.firstView` (ms from the
+ * navigation) once the first view's canvases have ink, `.tools` once the explore tools draw,
+ * and `.states` when each `data-state` came.
+ */
+export function watchFirstView() {
+  window.visit = { states: {} };
+  new MutationObserver(() => {
+    const state = document.body?.dataset.state;
+    if (state && !(state in window.visit.states)) window.visit.states[state] = performance.now();
+  }).observe(document, { attributes: true, subtree: true, attributeFilter: ['data-state'] });
+  const inked = (id) => {
+    const c = document.querySelector(`[data-testid=${id}]`);
+    if (!c || !c.width || !c.height) return false;
+    const { data } = c.getContext('2d').getImageData(0, 0, c.width, c.height);
+    for (let i = 0; i < data.length; i += 16) if (data[i + 3] > 0 && (data[i] < 250 || data[i + 1] < 250 || data[i + 2] < 250)) return true;
+    return false;
+  };
+  const check = setInterval(() => {
+    if (!window.visit.firstView && ['loss-chart', 'reconstructions', 'embedding'].every(inked)) window.visit.firstView = performance.now();
+    // The explore tools need the engine and the test images: the picked image's reconstruction.
+    if (!window.visit.tools && inked('picked-images')) window.visit.tools = performance.now();
+    if (window.visit.firstView && window.visit.tools) clearInterval(check);
+  }, 25);
 }
 
 /** The history table as numbers, one object per epoch. */

@@ -2,7 +2,7 @@
 // WebGPU, a diverging run, a long session, impatient clicks, and a strict Content-Security-Policy.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CSP, beforeEngine, engineWorker, history, openPage, pageSession, waitForState } from './harness.mjs';
+import { BLOCKED, CSP, beforeEngine, engineWorker, history, openPage, pageSession, waitForState } from './harness.mjs';
 
 const MINUTE = 60_000;
 const session = pageSession();
@@ -32,7 +32,7 @@ test('no third-party requests, no inline script, no CSP violation in a whole ses
 });
 
 test('train shards that 404, arrive truncated or fail their hash are named; the rest trains; Retry fetches them', async () => {
-  const page = await openPage(session.browser, 'about:blank');
+  const page = await openPage(session.browser, 'about:blank', undefined, BLOCKED);
   const faults = {
     'train-01.bin.gz': (route) => route.fulfill({ status: 404, body: 'not found' }),
     'train-02.bin.gz': async (route) => {
@@ -89,7 +89,7 @@ test('a manifest that is not JSON, or a corrupted test shard, stops the page wit
       await route.fulfill({ response, body });
     }, /test-00\.bin\.gz: SHA-256/],
   ]) {
-    const page = await openPage(session.browser, 'about:blank');
+    const page = await openPage(session.browser, 'about:blank', undefined, BLOCKED);
     await page.route(pattern, fault);
     await page.goto(`${session.server.url}?autostart=1`);
     assert.equal(await waitForState(page, ['error', 'done', 'training'], 2 * MINUTE), 'error');
@@ -113,7 +113,7 @@ test('no WebGPU, or a WebGPU that refuses a device: the CPU trains, and the page
     [() => { GPU.prototype.requestAdapter = async () => null; }, '', /found no usable adapter/],
     [() => { GPUAdapter.prototype.requestDevice = () => Promise.reject(new Error('refused by the test')); }, 'backend=webgpu&', /WebGPU failed to start/],
   ]) {
-    const page = await session.browser.newPage();
+    const page = await session.browser.newPage(BLOCKED);
     page.problems = [];
     page.on('pageerror', (error) => page.problems.push(error.message));
     await beforeEngine(page, setup);
@@ -127,7 +127,7 @@ test('no WebGPU, or a WebGPU that refuses a device: the CPU trains, and the page
 });
 
 test('losing the GPU mid-training: training goes on on the CPU from the last epoch, history kept', async () => {
-  const page = await openPage(session.browser, 'about:blank');
+  const page = await openPage(session.browser, 'about:blank', undefined, BLOCKED);
   // The engine's worker keeps its GPU devices where the test can reach them.
   await beforeEngine(page, () => {
     self.gpuDevices = [];
@@ -220,7 +220,7 @@ test('a t-SNE worker stopped while its script still loads leaves no error behind
   // Chromium fires an error event at a worker terminated during importScripts, after
   // terminate() has returned: the page must have let go of the worker before that. The test
   // holds the worker's script in the network so the switch surely lands while it loads.
-  const page = await openPage(session.browser, 'about:blank');
+  const page = await openPage(session.browser, 'about:blank', undefined, BLOCKED);
   let release;
   const held = new Promise((resolve) => { release = resolve; });
   let loading;
