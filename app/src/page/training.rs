@@ -142,6 +142,11 @@ impl Page {
 
     /// What one of the run's events changes on the page.
     fn take_in(self, event: RunEvent) {
+        // The page says Paused at the click; the engine hears it a report or so later. Those
+        // last steps' reports would move a paused page's figures: they hold still until Resume.
+        if matches!(event, RunEvent::Progress(_)) && self.training.paused.get_untracked() {
+            return;
+        }
         self.training.figures.update(|f| f.apply(&event));
         match event {
             RunEvent::Started => self.phase.set(Phase::Training),
