@@ -68,8 +68,17 @@ async function visitAndTrain(context, url, query, experiment) {
   await page.waitForFunction(() => window.visit?.tools, null, { timeout: 5 * MINUTE, polling: 100 });
   await page.click('[data-testid=train]');
   assert.equal(await waitForState(page, ['done', 'error'], 5 * MINUTE), 'done');
-  await waitUntilKept(page, [...(await firstViewFiles(experiment)), ...ENGINE_FILES, 'data/fashion-mnist/train-00.bin.gz', `pretrained/${experiment}.safetensors`]);
+  await mapped(page);
+  await waitUntilKept(page, [...(await firstViewFiles(experiment)), ...ENGINE_FILES, ...TSNE_FILES, 'data/fashion-mnist/train-00.bin.gz', `pretrained/${experiment}.safetensors`]);
   return page;
+}
+
+/** The t-SNE worker's files (a run's map is computed in it). */
+const TSNE_FILES = ['tsne_worker_loader.js', 'tsne_worker.js', 'tsne_worker_bg.wasm'];
+
+/** Waits until the map of the trained model is computed (its status gives the seconds it took). */
+async function mapped(page) {
+  await page.waitForFunction(() => document.querySelector('[data-testid=embedding-status]')?.textContent.includes(' s.'), null, { timeout: 5 * MINUTE });
 }
 
 /** The page shows nothing with this test id (else the test fails, quoting it). */
@@ -132,6 +141,8 @@ test('offline after one visit that trained: the page opens, shows the pretrained
     await page.click('[data-testid=train]');
     assert.equal(await waitForState(page, ['done', 'error'], 5 * MINUTE), 'done');
     assert.equal((await history(page)).length, 1);
+    // The trained model's map too: t-SNE's worker comes from the copy.
+    await mapped(page);
     await absent(page, 'unreachable');
     await absent(page, 'error');
   } finally {

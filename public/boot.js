@@ -27,17 +27,21 @@ await painted;
 const firstVisit = await offline;
 const { default: init } = await shell;
 const instance = await init({ module_or_path: wasm });
-// The shell's wasm may have come before the worker took control: it is kept now.
-if (firstVisit) nameFetched();
+// What came before the worker took control (the page, its scripts, perhaps the shell's wasm) is
+// kept too, once the page is idle: the worker's fetches (from the browser's cache) then never
+// compete with the first view's.
+if (firstVisit) {
+  if (globalThis.requestIdleCallback) requestIdleCallback(nameFetched, { timeout: 5000 });
+  else setTimeout(nameFetched, 1000);
+}
 // As Trunk's own start-up script does: tools (and the tests) can find the module's memory.
 dispatchEvent(new CustomEvent("TrunkApplicationStarted", { detail: { wasm: instance } }));
 
 /**
  * The page's offline copy (public/sw.js, the README's "Offline"): registers its service worker,
  * or with `sw=0` in the link removes it and its copy. On a first visit, waits (at most a second)
- * for the worker to take control, so the shell's wasm and what follows are kept as they come;
- * the files fetched before it took control are named to it, and it keeps them too. Resolves
- * to whether this is that first visit.
+ * for the worker to take control, so the shell's wasm and what follows are kept as they come.
+ * Resolves to whether this is that first visit.
  */
 async function offlineCopy() {
   const workers = navigator.serviceWorker;
@@ -54,7 +58,7 @@ async function offlineCopy() {
       workers.register(new URL('sw.js', here), { scope: here });
       return false;
     }
-    const controlled = new Promise((done) => workers.addEventListener('controllerchange', done, { once: true })).then(nameFetched);
+    const controlled = new Promise((done) => workers.addEventListener('controllerchange', done, { once: true }));
     await workers.register(new URL('sw.js', here), { scope: here });
     await Promise.race([controlled, new Promise((done) => setTimeout(done, 1000))]);
     return true;
