@@ -200,11 +200,17 @@ fn DrawingPad() -> impl IntoView {
     let drawing = tools.drawing;
     let drawn = Signal::derive(move || tools.drawn.get().flatten());
     let data = use_page().data;
-    // The picked test image as the pad's start: its pixels are here, no need to wait for the engine.
+    // The picked test image as the pad's start: from the page's test images, no need to wait
+    // for the engine; until those are in, the picked image as the engine sent it with its code.
     let picked_pixels = move || {
-        let (index, test) = (tools.picked.get_untracked()?, data.test()?);
-        (index < test.len()).then(|| test.batch_pixels(&[index]))
+        let index = tools.picked.get()?;
+        match data.test() {
+            Some(test) => (index < test.len()).then(|| test.batch_pixels(&[index])),
+            None => tools.look.get().flatten().map(|look| look.original),
+        }
     };
+    // Asked for before the picked image's pixels are here: the pad takes them once they are.
+    let copy_wanted = RwSignal::new(false);
     let pad = NodeRef::<Canvas>::new();
     let pixels = StoredValue::new(vec![0.0f32; IMAGE_PIXELS]);
     let pressed = StoredValue::new(false);
@@ -245,6 +251,14 @@ fn DrawingPad() -> impl IntoView {
         repaint();
         drawing.set(Some(pixels.get_value()));
     };
+    Effect::new(move |_| {
+        if copy_wanted.get()
+            && let Some(picked) = picked_pixels()
+        {
+            copy_wanted.set(false);
+            set_pad(picked);
+        }
+    });
     let result = Signal::derive(move || drawn.get().map(|d| d.look.reconstruction));
     view! {
         <div class="tool" data-testid="draw">
@@ -267,7 +281,7 @@ fn DrawingPad() -> impl IntoView {
             </div>
             <div class="buttons">
                 <button data-testid="pad-clear" on:click=move |_| { set_pad(vec![0.0; IMAGE_PIXELS]); drawing.set(None); }>{t!(i18n, explore.clear)}</button>
-                <button data-testid="pad-copy" on:click=move |_| { if let Some(pixels) = untrack(picked_pixels) { set_pad(pixels) } }>{t!(i18n, explore.from_picked)}</button>
+                <button data-testid="pad-copy" on:click=move |_| copy_wanted.set(true)>{t!(i18n, explore.from_picked)}</button>
             </div>
             <p class="caption" data-testid="drawn-place" aria-live="polite">
                 {move || {
