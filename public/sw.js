@@ -45,7 +45,8 @@ self.addEventListener('fetch', (event) => {
 });
 
 // On a first visit the page loaded its first files before this worker controlled it: it sends
-// their addresses once it is in control, and those of the build are kept as well. A page opened
+// their addresses once it is idle, and those of the build are kept as well (from the browser's
+// cache, as a rule: no bytes over the wire). A page opened
 // with `sw=0` asks the worker to retire.
 self.addEventListener('message', (event) => {
   if (event.data?.retire) return event.waitUntil(retire());
