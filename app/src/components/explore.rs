@@ -200,14 +200,11 @@ fn DrawingPad() -> impl IntoView {
     let drawing = tools.drawing;
     let drawn = Signal::derive(move || tools.drawn.get().flatten());
     let data = use_page().data;
-    // The picked test image as the pad's start: from the page's test images, no need to wait
-    // for the engine; until those are in, the picked image as the engine sent it with its code.
+    // The picked test image as the pad's start, from the page's test images (tracked: a copy
+    // asked for before they are in is made when they come).
     let picked_pixels = move || {
-        let index = tools.picked.get()?;
-        match data.test() {
-            Some(test) => (index < test.len()).then(|| test.batch_pixels(&[index])),
-            None => tools.look.get().flatten().map(|look| look.original),
-        }
+        let (index, test) = (tools.picked.get()?, data.test()?);
+        (index < test.len()).then(|| test.batch_pixels(&[index]))
     };
     // Asked for before the picked image's pixels are here: the pad takes them once they are.
     let copy_wanted = RwSignal::new(false);

@@ -4,7 +4,7 @@ use protocol::messages::{BackendKind, BackendNote, DataStatus};
 
 use crate::browser;
 use crate::figures::status_line;
-use crate::i18n::{t, t_string, td_string, use_i18n};
+use crate::i18n::{Locale, t, t_string, td_string, use_i18n};
 use crate::page::use_page;
 use crate::text::Message;
 
@@ -114,7 +114,7 @@ fn LoadErrors(status: RwSignal<DataStatus>, on_retry: Callback<()>) -> impl Into
         <Show when=move || status.with(|s| !s.failures.is_empty())>
             <div class="error" role="alert" data-testid="load-error">
                 <p>
-                    {move || if status.with(|s| s.usable()) { t_string!(i18n, status.some_failed) } else { t_string!(i18n, status.all_failed) }}
+                    {move || what_trains(&status.get(), i18n.get_locale())}
                 </p>
                 <ul>{move || failures().into_iter().map(|f| view! { <li>{f}</li> }).collect_view()}</ul>
                 <button data-testid="retry" on:click=move |_| on_retry.run(())>{t!(i18n, status.retry)}</button>
@@ -134,8 +134,7 @@ fn Offline(online: RwSignal<bool>, status: RwSignal<DataStatus>, on_retry: Callb
     };
     let missing = move || {
         let (files, locale) = (status.with(|s| s.unreachable.join(", ")), i18n.get_locale());
-        let then = if status.with(DataStatus::usable) { td_string!(locale, status.some_failed) } else { td_string!(locale, status.all_failed) };
-        format!("{} {then}", td_string!(locale, status.unreachable, files = files))
+        format!("{} {}", td_string!(locale, status.unreachable, files = files), what_trains(&status.get(), locale))
     };
     view! {
         <Show when=move || !online.get() || unreachable()>
@@ -148,4 +147,9 @@ fn Offline(online: RwSignal<bool>, status: RwSignal<DataStatus>, on_retry: Callb
             </div>
         </Show>
     }
+}
+
+/// What training can do with the data that did load, after some did not.
+fn what_trains(status: &DataStatus, locale: Locale) -> &'static str {
+    if status.usable() { td_string!(locale, status.some_failed) } else { td_string!(locale, status.all_failed) }
 }
