@@ -188,7 +188,17 @@ async function profiles() {
 // Enough steps that the table's 0.1 s rounding is under 0.3 ms per step.
 // `--webgpu-only`: our WebGPU rows and TF.js webgpu's, nothing else (minutes, not an hour).
 // `--profiles-only`: the `serve` build against the `web` one, nothing else.
+// `--cpu-only`: our CPU (wasm) rows, a full CPU epoch of 60k with validation, and TF.js wasm's.
 const webgpuOnly = process.argv.includes('--webgpu-only');
+if (process.argv.includes('--cpu-only')) {
+  const cpu = { ms_per_step_batch32: (await ourStep('cpu', 32, [10, 610])).ms, ms_per_step_batch256: (await ourStep('cpu', 256, [4, 124])).ms };
+  cpu.full_epoch_seconds = (await ourEpoch('cpu', 32, 1875, 'dist')).seconds;
+  const tfjs = await theirs(['wasm']);
+  console.log(JSON.stringify({ ours: cpu, tfjs: tfjs.wasm }, null, 2));
+  await browser.close();
+  await server.close();
+  process.exit(0);
+}
 if (process.argv.includes('--profiles-only')) {
   console.log(JSON.stringify(await profiles(), null, 2));
   await browser.close();

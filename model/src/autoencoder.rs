@@ -182,7 +182,6 @@ impl Autoencoder {
     /// The dense layers from input to logits, as `x · kernel + bias` (ReLU between them): the
     /// encoder's, then the decoder's, whose tied layers read their mirror encoder layer's kernel
     /// transposed.
-    #[cfg_attr(not(feature = "wgpu"), allow(dead_code))]
     pub(crate) fn dense_layers(&self) -> Vec<DenseLayer> {
         let last = self.encoder.len() - 1;
         let encoder = self.encoder.iter().map(|layer| DenseLayer {
@@ -200,7 +199,6 @@ impl Autoencoder {
 
     /// This model with new parameters, in [`dense_layers`](Self::dense_layers)' order: a kernel
     /// per layer (`None` for tied decoder layers) and a bias per layer.
-    #[cfg_attr(not(feature = "wgpu"), allow(dead_code))]
     pub(crate) fn with_dense_parameters(mut self, kernels: Vec<Option<Tensor<2>>>, biases: Vec<Tensor<1>>) -> Self {
         let mut kernels = kernels.into_iter();
         let mut biases = biases.into_iter();
@@ -226,7 +224,6 @@ impl Autoencoder {
 
 /// One dense layer's parameters: `y = x · kernel + bias`, with the kernel stored `[inputs,
 /// outputs]`, or `[outputs, inputs]` when `transposed` (a tied decoder layer).
-#[cfg_attr(not(feature = "wgpu"), allow(dead_code))]
 pub(crate) struct DenseLayer {
     pub kernel: Tensor<2>,
     pub transposed: bool,

@@ -3,6 +3,7 @@
 //! and in the browser. Backend-generic: pass any burn [`Device`](burn::prelude::Device).
 
 mod autoencoder;
+mod cpu_step;
 pub mod embedding;
 #[cfg(feature = "wgpu")]
 mod fused;

@@ -9,11 +9,12 @@ use burn::optim::{GradientsParams, ModuleOptimizer, SgdConfig};
 use burn::prelude::*;
 use burn::tensor::Transaction;
 use rand::SeedableRng;
-use rand::rngs::StdRng;
+use rand::rngs::{SmallRng, StdRng};
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 use web_time::Instant;
 
+use crate::cpu_step::{self, CpuModel, Phase as StepPhase};
 use crate::data::{IMAGE_PIXELS, LabeledImages};
 #[cfg(feature = "wgpu")]
 use crate::fused;
@@ -48,7 +49,8 @@ pub struct TrainingConfig {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum StepEngine {
     /// The fused kernels on burn's wgpu backend (a step of few kernel launches, the data kept
-    /// on the device), burn's autodiff elsewhere.
+    /// on the device), the fused CPU step on burn's flex backend (natively and in wasm), burn's
+    /// autodiff elsewhere.
     #[default]
     Auto,
     /// burn's autodiff and SGD optimizer on every backend: the reference.
@@ -59,6 +61,10 @@ pub enum StepEngine {
 enum Engine {
     /// burn's autodiff and SGD optimizer; the model lives on the autodiff device.
     Autodiff(ModuleOptimizer),
+    /// The CPU step of [`crate::cpu_step`]; the model lives on the plain device. While steps
+    /// run, the weights live in `weights`; `stale` says the model has not been given them yet.
+    /// `noise` draws the denoising and dropout models' input corruption, seeded by the config.
+    Cpu { weights: Option<CpuModel>, stale: bool, noise: SmallRng },
     /// The fused kernels of [`crate::fused`]; the model lives on the plain device, and the
     /// images on the device once uploaded.
     #[cfg(feature = "wgpu")]
@@ -132,7 +138,7 @@ impl Trainer {
     /// A fresh model on `device`, seeded from the config.
     pub fn new(config: TrainingConfig, device: &Device) -> Result<Self, TrainError> {
         config.check()?;
-        let (engine, device) = Engine::for_device(config.engine, device);
+        let (engine, device) = Engine::for_device(&config, device);
         device.seed(config.seed);
         Ok(Self {
             model: config.model.init(&device),
@@ -198,7 +204,7 @@ impl Trainer {
     /// experiments) and its reconstructions of them: two `[n, 784]` tensors in [0, 1].
     pub fn reconstruct(&self, images: &LabeledImages, indices: &[usize]) -> (Tensor<2>, Tensor<2>) {
         let seen = self.training_input(batch_tensor(images, indices, &self.device)).inner();
-        let reconstruction = self.model().forward(seen.clone());
+        let reconstruction = self.through(seen.clone(), Layers::All);
         (seen, reconstruction)
     }
 
@@ -216,30 +222,31 @@ impl Trainer {
     fn training_input(&self, images: Tensor<2>) -> Tensor<2> {
         match self.engine {
             Engine::Autodiff(_) => self.model.corrupt(images),
-            #[cfg(feature = "wgpu")]
-            Engine::Fused { .. } => {
-                let model = &self.config.model;
-                let corruption = crate::latent::Corruption { noise_stddev: model.noise_stddev, dropout_rate: model.dropout_rate };
-                crate::autoencoder::corrupt(images, corruption)
-            }
+            _ => crate::autoencoder::corrupt(images, self.corruption()),
         }
+    }
+
+    /// The corruption the model trains with.
+    fn corruption(&self) -> Corruption {
+        let model = &self.config.model;
+        Corruption { noise_stddev: model.noise_stddev, dropout_rate: model.dropout_rate }
     }
 
     /// The codes of images given as pixel values in [0, 1], 784 per image: `[n, code size]`.
     pub fn encode_pixels(&self, pixels: &[f32]) -> Tensor<2> {
-        self.model().encode(self.rows(pixels, IMAGE_PIXELS))
+        self.through(self.rows(pixels, IMAGE_PIXELS), Layers::Encoder)
     }
 
     /// Images decoded from codes (`code size` values each): `[n, 784]` in [0, 1].
     pub fn decode_codes(&self, codes: &[f32]) -> Tensor<2> {
-        self.model().decode(self.rows(codes, self.config.model.code_size()))
+        self.through(self.rows(codes, self.config.model.code_size()), Layers::Decoder)
     }
 
     /// Images given as pixels, corrupted as `corruption` says (whatever the model was trained
     /// with), and the model's reconstructions of them: two `[n, 784]` tensors.
     pub fn reconstruct_corrupted(&self, pixels: &[f32], corruption: Corruption) -> (Tensor<2>, Tensor<2>) {
         let seen = crate::autoencoder::corrupt(self.rows(pixels, IMAGE_PIXELS), corruption.clamped());
-        (seen.clone(), self.model().forward(seen))
+        (seen.clone(), self.through(seen, Layers::All))
     }
 
     /// Plain values as a `[values / width, width]` tensor on the inference device.
@@ -250,10 +257,57 @@ impl Trainer {
 
     /// The codes of `images`, `[n, code size]`, encoded in chunks to bound memory.
     pub fn encode(&self, images: &LabeledImages) -> Tensor<2> {
-        let model = self.model();
         let indices: Vec<usize> = (0..images.len()).collect();
-        let chunks = indices.chunks(EVALUATION_CHUNK).map(|chunk| model.encode(batch_tensor(images, chunk, &self.inner_device())));
+        let chunks = indices.chunks(EVALUATION_CHUNK).map(|chunk| self.through(batch_tensor(images, chunk, &self.inner_device()), Layers::Encoder));
         Tensor::cat(chunks.collect(), 0)
+    }
+
+    /// `x` through the model's `layers` (the decoder ends in the sigmoid), never corrupted: on
+    /// the CPU step's kernels with that engine, with burn's ops otherwise.
+    fn through(&self, x: Tensor<2>, layers: Layers) -> Tensor<2> {
+        if let Engine::Cpu { weights, .. } = &self.engine {
+            let loaded;
+            let cpu = match weights {
+                Some(weights) => weights,
+                None => {
+                    loaded = CpuModel::of(&self.model);
+                    &loaded
+                }
+            };
+            let range = match layers {
+                Layers::Encoder => cpu.encoder(),
+                Layers::Decoder => cpu.decoder(),
+                Layers::All => cpu.encoder().start..cpu.decoder().end,
+            };
+            let rows = x.dims()[0];
+            let out = cpu.forward(&cpu_step::host(x), range);
+            let width = out.len() / rows.max(1);
+            return Tensor::from_data(TensorData::new(out, [rows, width]), &self.inner_device());
+        }
+        let model = self.model();
+        match layers {
+            Layers::Encoder => model.encode(x),
+            Layers::Decoder => model.decode(x),
+            Layers::All => model.forward(x),
+        }
+    }
+
+    /// Gives the model the CPU step's weights, if steps have changed them.
+    fn sync_model(&mut self) {
+        if let Engine::Cpu { weights: Some(weights), stale, .. } = &mut self.engine
+            && *stale
+        {
+            self.model = weights.write_to(self.model.clone(), &self.device);
+            *stale = false;
+        }
+    }
+
+    /// Goes back to `model`, dropping the CPU step's copy of the weights.
+    fn restore(&mut self, model: Autoencoder) {
+        self.model = model;
+        if let Engine::Cpu { weights, stale, .. } = &mut self.engine {
+            (*weights, *stale) = (None, false);
+        }
     }
 
     fn inner_device(&self) -> Device {
@@ -309,15 +363,17 @@ impl Trainer {
             if step % self.config.report_every == 0 || step == steps {
                 running = sums.means(step).await?;
                 if !(running.0 < DIVERGED_LOSS) {
-                    self.model = last_good;
+                    self.restore(last_good);
                     return Err(TrainError::Diverged { epoch, step, loss: running.0 });
                 }
                 let progress = Progress { epoch, step, steps, loss: running.0, rounded_accuracy: running.1 };
                 if on_event(TrainEvent::Progress(progress)).await.is_break() {
+                    self.sync_model();
                     return Err(TrainError::Stopped);
                 }
             }
         }
+        self.sync_model();
 
         let validation = self.validate(test, epoch, on_event).await?;
         self.epochs_done = epoch;
@@ -349,6 +405,20 @@ impl Trainer {
         if let Engine::Fused { test: cached, .. } = &mut self.engine {
             let images = fused::DeviceImages::cached(cached, test, &self.device);
             return validate_fused(&self.model, &images, test.len(), &self.device, epoch, on_event).await;
+        }
+        if let Engine::Cpu { weights, .. } = &mut self.engine {
+            let cpu = weights.get_or_insert_with(|| CpuModel::of(&self.model));
+            let mut sums = cpu_step::Sums::default();
+            for first in (0..test.len()).step_by(EVALUATION_CHUNK) {
+                let done = (first + EVALUATION_CHUNK).min(test.len());
+                let part = cpu.evaluate(&test.batch_pixels(&(first..done).collect::<Vec<_>>()));
+                (sums.loss, sums.accuracy) = (sums.loss + part.loss, sums.accuracy + part.accuracy);
+                if on_event(TrainEvent::Validating { epoch, done, total: test.len() }).await.is_break() {
+                    return Err(TrainError::Stopped);
+                }
+            }
+            let count = test.len() as f64;
+            return Ok(Evaluation { loss: sums.loss / count, rounded_accuracy: sums.accuracy / count });
         }
         let (model, device) = (self.model(), self.inner_device());
         let indices: Vec<usize> = (0..test.len()).collect();
@@ -384,6 +454,7 @@ impl Trainer {
         for step in 0..steps {
             self.step(batches.batch(step % whole_batches * batch_size, batch_size), &mut sums);
         }
+        self.sync_model();
         Ok(())
     }
 
@@ -405,6 +476,7 @@ impl Trainer {
                 let device = self.inner_device();
                 RunningSums::Pair { loss: Tensor::zeros([1], &device), accuracy: Tensor::zeros([1], &device) }
             }
+            Engine::Cpu { .. } => RunningSums::Host { loss: 0.0, accuracy: 0.0 },
             #[cfg(feature = "wgpu")]
             Engine::Fused { .. } => RunningSums::Rows(fused::zero_sums(self.config.batch_size, &self.device)),
         }
@@ -418,29 +490,42 @@ impl Trainer {
                 *loss = loss.clone() + batch_loss;
                 *accuracy = accuracy.clone() + batch_accuracy;
             }
+            (Engine::Cpu { .. }, RunningSums::Host { loss, accuracy }) => {
+                let rows = batch.dims()[0] as f64;
+                let batch_sums = self.cpu_step(batch, |_| ());
+                *loss += batch_sums.loss / rows;
+                *accuracy += batch_sums.accuracy / rows;
+            }
             #[cfg(feature = "wgpu")]
             (Engine::Fused { .. }, RunningSums::Rows(rows)) => {
                 let input = self.training_input(batch.clone());
                 self.model = fused::train_step(&self.model, input, batch, self.config.learning_rate, rows);
             }
-            #[cfg(feature = "wgpu")]
             _ => unreachable!("running sums come from the trainer's own engine"),
         }
+    }
+
+    /// A step of the CPU engine on `batch`: its loss and accuracy sums (see
+    /// [`CpuModel::train_step`]), `lap` called as each part ends.
+    fn cpu_step(&mut self, batch: Tensor<2>, lap: impl FnMut(cpu_step::Phase)) -> cpu_step::Sums {
+        let corruption = self.corruption();
+        let target = cpu_step::host(batch);
+        let Engine::Cpu { weights, stale, noise } = &mut self.engine else { unreachable!("a CPU step on the CPU engine") };
+        let input = (corruption.noise_stddev > 0.0 || corruption.dropout_rate > 0.0).then(|| cpu_step::corrupt(&target, corruption, noise));
+        let cpu = weights.get_or_insert_with(|| CpuModel::of(&self.model));
+        *stale = true;
+        cpu.train_step(input.as_deref().unwrap_or(&target), &target, self.config.learning_rate as f32, lap)
     }
 
     /// An autodiff step, calling `lap` as each phase ends (for [`Self::profile`]); returns the
     /// batch's loss and rounded accuracy, still on the device.
     fn timed_step(&mut self, batch: Tensor<2>, lap: &mut impl FnMut(StepPhase)) -> (Tensor<1>, Tensor<1>) {
-        let optimizer = match &mut self.engine {
-            Engine::Autodiff(optimizer) => optimizer,
-            #[cfg(feature = "wgpu")]
-            Engine::Fused { .. } => unreachable!("only the autodiff engine has phases to time"),
-        };
+        let Engine::Autodiff(optimizer) = &mut self.engine else { unreachable!("an autodiff step on the autodiff engine") };
         let logits = self.model.forward_logits(batch.clone());
-        let loss = binary_cross_entropy_with_logits(logits.clone(), batch.clone());
         lap(StepPhase::Forward);
+        let loss = binary_cross_entropy_with_logits(logits.clone(), batch.clone());
         let accuracy = rounded_accuracy_of_logits(batch.inner(), logits.inner());
-        lap(StepPhase::Metrics);
+        lap(StepPhase::Loss);
         let gradients = loss.backward();
         lap(StepPhase::Backward);
         let grads = GradientsParams::from_grads(gradients, &self.model);
@@ -453,8 +538,9 @@ impl Trainer {
     /// `train`, each phase timed on its own. Meaningful on a synchronous backend (the CPU); on a
     /// GPU the phases only queue work, and the fused engine has no phases to time.
     pub fn profile(&mut self, train: &LabeledImages, steps: usize) -> Result<StepProfile, TrainError> {
-        if !matches!(self.engine, Engine::Autodiff(_)) {
-            return Err(TrainError::Settings("the phase profile is of burn's autodiff step: use StepEngine::Autodiff"));
+        #[cfg(feature = "wgpu")]
+        if matches!(self.engine, Engine::Fused { .. }) {
+            return Err(TrainError::Settings("the phase profile is of a CPU step: the fused GPU step's phases only queue work"));
         }
         let batch = self.config.batch_size;
         let mut profile = StepProfile { steps, ..StepProfile::default() };
@@ -465,31 +551,49 @@ impl Trainer {
             let tensor = batch_tensor(train, &indices, &self.device);
             profile.upload += lap_start.elapsed().as_secs_f64();
             lap_start = Instant::now();
-            self.timed_step(tensor, &mut |phase| {
+            let mut lap = |phase| {
                 let seconds = lap_start.elapsed().as_secs_f64();
                 *match phase {
                     StepPhase::Forward => &mut profile.forward,
-                    StepPhase::Metrics => &mut profile.metrics,
+                    StepPhase::Loss => &mut profile.loss,
                     StepPhase::Backward => &mut profile.backward,
                     StepPhase::Update => &mut profile.update,
                 } += seconds;
                 lap_start = Instant::now();
-            });
+            };
+            if matches!(self.engine, Engine::Cpu { .. }) {
+                self.cpu_step(tensor, &mut lap);
+            } else {
+                self.timed_step(tensor, &mut lap);
+            }
         }
+        self.sync_model();
         Ok(profile)
     }
 }
 
 impl Engine {
     /// The engine `choice` gives on `device`, and the device its model lives on.
-    fn for_device(choice: StepEngine, device: &Device) -> (Self, Device) {
+    fn for_device(config: &TrainingConfig, device: &Device) -> (Self, Device) {
+        let choice = config.engine;
         #[cfg(feature = "wgpu")]
         if choice == StepEngine::Auto && fused::supports(device) {
             return (Engine::Fused { train: None, test: None }, device.clone().inner());
         }
-        let _ = choice;
+        if choice == StepEngine::Auto && cpu_step::supports(device) {
+            let noise = SmallRng::seed_from_u64(config.seed);
+            return (Engine::Cpu { weights: None, stale: false, noise }, device.clone().inner());
+        }
         (Engine::Autodiff(SgdConfig::new().init()), device.clone().autodiff())
     }
+}
+
+/// Which of the model's layers [`Trainer::through`] runs.
+#[derive(Clone, Copy)]
+enum Layers {
+    Encoder,
+    Decoder,
+    All,
 }
 
 /// Where an epoch's batches come from (see [`Trainer::batches`]).
@@ -516,6 +620,8 @@ impl Batches<'_> {
 enum RunningSums {
     /// One value each, added to by tensor ops after each step (autodiff engine).
     Pair { loss: Tensor<1>, accuracy: Tensor<1> },
+    /// Host numbers, added to after each step (CPU engine).
+    Host { loss: f64, accuracy: f64 },
     /// `[batch size, 2]`: the loss kernel adds each image's share to its row (fused engine).
     #[cfg(feature = "wgpu")]
     Rows(Tensor<2>),
@@ -526,6 +632,7 @@ impl RunningSums {
     async fn means(&self, count: usize) -> Result<(f64, f64), TrainError> {
         match self {
             Self::Pair { loss, accuracy } => read_means(loss, accuracy, count).await,
+            Self::Host { loss, accuracy } => Ok((loss / count as f64, accuracy / count as f64)),
             #[cfg(feature = "wgpu")]
             Self::Rows(rows) => {
                 let values = read_values([fused::sum_rows(rows)]).await?;
@@ -584,14 +691,6 @@ pub async fn seconds_per_step(device: &Device, engine: StepEngine, batch_size: u
     Ok(start.elapsed().as_secs_f64() / steps.max(1) as f64)
 }
 
-/// The phases of a training step, in order.
-#[derive(Clone, Copy, Debug)]
-enum StepPhase {
-    Forward,
-    Metrics,
-    Backward,
-    Update,
-}
 
 /// Seconds spent in each phase of `steps` training steps ([`Trainer::profile`]).
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -599,13 +698,14 @@ pub struct StepProfile {
     pub steps: usize,
     /// Gathering the batch's pixels and making the input tensor.
     pub upload: f64,
-    /// Forward pass and loss.
+    /// The forward pass.
     pub forward: f64,
-    /// The rounded accuracy of the batch.
-    pub metrics: f64,
-    /// Back-propagation.
+    /// The loss and the batch's rounded accuracy (the CPU step: and the loss's gradient).
+    pub loss: f64,
+    /// Back-propagation (the CPU step: the gradients at the layers' inputs).
     pub backward: f64,
-    /// The SGD update of every parameter.
+    /// The SGD update of every parameter (the CPU step: the weight-gradient products, which
+    /// write the updated weights).
     pub update: f64,
 }
 

@@ -175,16 +175,20 @@ fn step_timing_and_profile_measure_real_steps() {
     let per_big_step = block_on(model::seconds_per_step(&Device::flex(), model::StepEngine::Auto, 512, 2, 5)).unwrap();
     assert!(per_big_step > per_step, "batch 512: {per_big_step} s, batch 32: {per_step} s");
 
-    let mut trainer = Trainer::new(config(Experiment::Tied, 1, 0), &Device::flex()).unwrap();
-    let profile = trainer.profile(&synthetic(100, 12), 6).unwrap();
-    assert_eq!(profile.steps, 6);
-    for phase in [profile.upload, profile.forward, profile.metrics, profile.backward, profile.update] {
-        assert!(phase > 0.0 && phase.is_finite());
+    // Both CPU steps' profiles: the CPU step's (Auto) and burn autodiff's.
+    for engine in [model::StepEngine::Auto, model::StepEngine::Autodiff] {
+        let mut trainer = Trainer::new(config(Experiment::Tied, 1, 0).with_engine(engine), &Device::flex()).unwrap();
+        let profile = trainer.profile(&synthetic(100, 12), 6).unwrap();
+        assert_eq!(profile.steps, 6);
+        for phase in [profile.upload, profile.forward, profile.loss, profile.backward, profile.update] {
+            assert!(phase > 0.0 && phase.is_finite(), "{engine:?}: {profile:?}");
+        }
+        // The profile trained the model for real.
+        let probe = synthetic(4, 13);
+        let codes = |trainer: &Trainer| trainer.encode(&probe).into_data().try_to_vec::<f32>().unwrap();
+        let fresh = Trainer::new(config(Experiment::Tied, 1, 0).with_engine(engine), &Device::flex()).unwrap();
+        assert_ne!(codes(&trainer), codes(&fresh), "{engine:?}");
     }
-    // The profile trained the model for real.
-    let probe = synthetic(4, 13);
-    let codes = |trainer: &Trainer| trainer.encode(&probe).into_data().try_to_vec::<f32>().unwrap();
-    assert_ne!(codes(&trainer), codes(&Trainer::new(config(Experiment::Tied, 1, 0), &Device::flex()).unwrap()));
 }
 
 #[test]
@@ -210,25 +214,21 @@ fn latent_tools_agree_with_the_model() {
     assert!(images_on_walk[4 * IMAGE_PIXELS..].iter().zip(&decoded[IMAGE_PIXELS..2 * IMAGE_PIXELS]).all(|(a, b)| (a - b).abs() < 1e-6));
 }
 
-/// The fused kernels on burn's wgpu backend (natively on Vulkan; lavapipe where there is no GPU)
-/// against burn's autodiff on the CPU, from the same weights.
-#[cfg(feature = "wgpu")]
-mod fused {
+/// The fast steps against burn's autodiff on the CPU, the reference, from the same weights: the
+/// CPU step (burn's flex backend) and the fused kernels on burn's wgpu backend (natively on
+/// Vulkan; lavapipe where there is no GPU).
+mod against_autodiff {
     use super::*;
-    use model::burn::prelude::DeviceKind;
     use model::{StepEngine, weights};
     use safetensors::SafeTensors;
 
-    fn gpu() -> Device {
-        Device::wgpu(DeviceKind::DefaultDevice)
-    }
-
-    /// Trainers for `config` on the CPU (autodiff) and on the GPU (fused), with the CPU's weights.
-    fn pair(config: TrainingConfig) -> (Trainer, Trainer) {
-        let cpu = Trainer::new(config.clone().with_engine(StepEngine::Autodiff), &Device::flex()).unwrap();
-        let bytes = block_on(weights::to_safetensors(&cpu.model(), &config.model, Default::default())).unwrap();
-        let gpu = Trainer::from_weights(config, &bytes, 0, &gpu()).unwrap();
-        (cpu, gpu)
+    /// Trainers for `config` on the CPU (autodiff) and on `device` (its fast step), with the
+    /// CPU's weights.
+    fn pair(config: TrainingConfig, device: &Device) -> (Trainer, Trainer) {
+        let reference = Trainer::new(config.clone().with_engine(StepEngine::Autodiff), &Device::flex()).unwrap();
+        let bytes = block_on(weights::to_safetensors(&reference.model(), &config.model, Default::default())).unwrap();
+        let fast = Trainer::from_weights(config.with_engine(StepEngine::Auto), &bytes, 0, device).unwrap();
+        (reference, fast)
     }
 
     /// Every parameter, by tensor name.
@@ -248,20 +248,19 @@ mod fused {
         block_on(trainer.run_epoch(train, test, &mut async |_| ControlFlow::Continue(()))).unwrap()
     }
 
-    #[test]
-    fn one_fused_step_has_autodiffs_gradients() {
+    pub fn one_step_has_autodiffs_gradients(device: &Device) {
         let _turn = RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        // 27 images in one batch: rows that fill no whole 16 x 16 tile.
+        // 27 images in one batch: rows that fill no whole 16 x 16 tile (GPU) or 8-lane vector.
         let (train_set, test_set) = (synthetic(27, 3), synthetic(40, 4));
         for experiment in [Experiment::Stacked, Experiment::Tied] {
             let config = config(experiment, 1, 0).with_batch_size(27);
-            let (mut cpu, mut gpu) = pair(config.clone());
-            let before = parameters(&cpu);
-            let (cpu_record, gpu_record) = (epoch(&mut cpu, &train_set, &test_set), epoch(&mut gpu, &train_set, &test_set));
-            assert!((cpu_record.loss - gpu_record.loss).abs() < 1e-5, "{experiment}: {cpu_record:?} {gpu_record:?}");
-            assert!((cpu_record.rounded_accuracy - gpu_record.rounded_accuracy).abs() < 1e-5, "{experiment}");
-            assert!((cpu_record.val_loss - gpu_record.val_loss).abs() < 1e-5, "{experiment}: {cpu_record:?} {gpu_record:?}");
-            assert!((cpu_record.val_rounded_accuracy - gpu_record.val_rounded_accuracy).abs() < 1e-5, "{experiment}");
+            let (mut reference, mut fast) = pair(config.clone(), device);
+            let before = parameters(&reference);
+            let (expected, actual) = (epoch(&mut reference, &train_set, &test_set), epoch(&mut fast, &train_set, &test_set));
+            assert!((expected.loss - actual.loss).abs() < 1e-5, "{experiment}: {expected:?} {actual:?}");
+            assert!((expected.rounded_accuracy - actual.rounded_accuracy).abs() < 1e-5, "{experiment}");
+            assert!((expected.val_loss - actual.val_loss).abs() < 1e-5, "{experiment}: {expected:?} {actual:?}");
+            assert!((expected.val_rounded_accuracy - actual.val_rounded_accuracy).abs() < 1e-5, "{experiment}");
             // The step's change of each parameter over the learning rate is its gradient.
             let gradient = |after: &[(String, Vec<f32>)]| -> Vec<(String, Vec<f32>)> {
                 before
@@ -270,8 +269,8 @@ mod fused {
                     .map(|((name, b), (_, a))| (name.clone(), b.iter().zip(a).map(|(b, a)| (b - a) / config.learning_rate as f32).collect()))
                     .collect()
             };
-            let (cpu_gradient, gpu_gradient) = (gradient(&parameters(&cpu)), gradient(&parameters(&gpu)));
-            for ((name, expected), (_, actual)) in cpu_gradient.iter().zip(&gpu_gradient) {
+            let (reference_gradient, fast_gradient) = (gradient(&parameters(&reference)), gradient(&parameters(&fast)));
+            for ((name, expected), (_, actual)) in reference_gradient.iter().zip(&fast_gradient) {
                 let scale = expected.iter().fold(0.0f32, |m, g| m.max(g.abs()));
                 let error = expected.iter().zip(actual).fold(0.0f32, |m, (e, a)| m.max((e - a).abs()));
                 assert!(scale > 0.0, "{experiment} {name}: no gradient");
@@ -280,34 +279,90 @@ mod fused {
         }
     }
 
-    #[test]
-    fn two_hundred_fused_steps_track_autodiff() {
+    pub fn two_hundred_steps_track_autodiff(device: &Device) {
         let _turn = RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         // 200 steps of 32, the last one short.
         let (train_set, test_set) = (synthetic(199 * 32 + 13, 5), synthetic(300, 6));
         for experiment in Experiment::ALL {
-            let (mut cpu, mut gpu) = pair(config(experiment, 1, 0));
-            let (cpu_record, gpu_record) = (epoch(&mut cpu, &train_set, &test_set), epoch(&mut gpu, &train_set, &test_set));
-            // The corrupted experiments draw their noise from each backend's own generator.
-            assert!((cpu_record.loss - gpu_record.loss).abs() < 0.01, "{experiment}: {cpu_record:?} {gpu_record:?}");
-            assert!((cpu_record.val_loss - gpu_record.val_loss).abs() < 0.01, "{experiment}: {cpu_record:?} {gpu_record:?}");
-            assert!(gpu_record.val_loss < 0.5 && gpu_record.val_rounded_accuracy > 0.8, "{experiment}: {gpu_record:?}");
+            let (mut reference, mut fast) = pair(config(experiment, 1, 0), device);
+            let (expected, actual) = (epoch(&mut reference, &train_set, &test_set), epoch(&mut fast, &train_set, &test_set));
+            // The corrupted experiments draw their noise in another order.
+            assert!((expected.loss - actual.loss).abs() < 0.01, "{experiment}: {expected:?} {actual:?}");
+            assert!((expected.val_loss - actual.val_loss).abs() < 0.01, "{experiment}: {expected:?} {actual:?}");
+            assert!(actual.val_loss < 0.5 && actual.val_rounded_accuracy > 0.8, "{experiment}: {actual:?}");
         }
+    }
+
+    pub fn codes_and_reconstructions_are_the_models(device: &Device) {
+        let _turn = RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let images = synthetic(20, 7);
+        let (reference, fast) = pair(config(Experiment::Denoising, 1, 0), device);
+        let read = |t: model::burn::prelude::Tensor<2>| block_on(model::read_values([t])).unwrap().concat();
+        let close = |a: &[f32], b: &[f32]| a.len() == b.len() && a.iter().zip(b).all(|(a, b)| (a - b).abs() < 1e-4);
+        assert!(close(&read(reference.encode(&images)), &read(fast.encode(&images))));
+        let codes = read(reference.encode(&images));
+        assert!(close(&read(reference.decode_codes(&codes)), &read(fast.decode_codes(&codes))));
+        let pixels = images.batch_pixels(&[0, 1]);
+        assert!(close(&read(reference.encode_pixels(&pixels)), &read(fast.encode_pixels(&pixels))));
+        // The fast trainer shows the noisy input it trains on, as the reference does, and
+        // rebuilds it as the model does.
+        let indices = [0, 1, 2];
+        let (seen, rebuilt) = fast.reconstruct(&images, &indices);
+        let seen = read(seen);
+        let noise: Vec<f32> = seen.iter().zip(images.batch_pixels(&indices)).map(|(s, p)| s - p).collect();
+        let std = (noise.iter().map(|v| v * v).sum::<f32>() / noise.len() as f32).sqrt();
+        assert!((std - 0.2).abs() < 0.02, "noise stddev {std}");
+        assert!(close(&read(rebuilt), &read(reference.model().forward(fast_rows(&seen)))));
+    }
+
+    fn fast_rows(values: &[f32]) -> model::burn::prelude::Tensor<2> {
+        use model::burn::prelude::{Tensor, TensorData};
+        Tensor::from_data(TensorData::new(values.to_vec(), [values.len() / IMAGE_PIXELS, IMAGE_PIXELS]), &Device::flex())
+    }
+}
+
+/// The CPU step (burn's flex backend, natively and in the page's wasm) against autodiff.
+mod cpu_step {
+    use super::*;
+
+    #[test]
+    fn one_cpu_step_has_autodiffs_gradients() {
+        against_autodiff::one_step_has_autodiffs_gradients(&Device::flex());
+    }
+
+    #[test]
+    fn two_hundred_cpu_steps_track_autodiff() {
+        against_autodiff::two_hundred_steps_track_autodiff(&Device::flex());
+    }
+
+    #[test]
+    fn cpu_codes_and_reconstructions_are_the_models() {
+        against_autodiff::codes_and_reconstructions_are_the_models(&Device::flex());
+    }
+}
+
+/// The fused kernels on burn's wgpu backend against autodiff.
+#[cfg(feature = "wgpu")]
+mod fused {
+    use super::*;
+    use model::burn::prelude::DeviceKind;
+
+    fn gpu() -> Device {
+        Device::wgpu(DeviceKind::DefaultDevice)
+    }
+
+    #[test]
+    fn one_fused_step_has_autodiffs_gradients() {
+        against_autodiff::one_step_has_autodiffs_gradients(&gpu());
+    }
+
+    #[test]
+    fn two_hundred_fused_steps_track_autodiff() {
+        against_autodiff::two_hundred_steps_track_autodiff(&gpu());
     }
 
     #[test]
     fn fused_codes_and_reconstructions_are_the_models() {
-        let _turn = RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let images = synthetic(20, 7);
-        let (cpu, gpu) = pair(config(Experiment::Denoising, 1, 0));
-        let read = |t: model::burn::prelude::Tensor<2>| block_on(model::read_values([t])).unwrap().concat();
-        let (cpu_codes, gpu_codes) = (read(cpu.encode(&images)), read(gpu.encode(&images)));
-        assert!(cpu_codes.iter().zip(&gpu_codes).all(|(a, b)| (a - b).abs() < 1e-4));
-        // The GPU trainer shows the noisy input it trains on, as the CPU's does.
-        let indices = [0, 1, 2];
-        let (seen, _) = gpu.reconstruct(&images, &indices);
-        let noise: Vec<f32> = read(seen).iter().zip(images.batch_pixels(&indices)).map(|(s, p)| s - p).collect();
-        let std = (noise.iter().map(|v| v * v).sum::<f32>() / noise.len() as f32).sqrt();
-        assert!((std - 0.2).abs() < 0.02, "noise stddev {std}");
+        against_autodiff::codes_and_reconstructions_are_the_models(&gpu());
     }
 }

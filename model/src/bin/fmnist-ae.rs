@@ -562,8 +562,8 @@ mod native {
     fn print_profile(profile: &model::StepProfile) {
         let phases = [
             ("upload", profile.upload),
-            ("forward + loss", profile.forward),
-            ("accuracy", profile.metrics),
+            ("forward", profile.forward),
+            ("loss, accuracy", profile.loss),
             ("backward", profile.backward),
             ("SGD update", profile.update),
         ];
