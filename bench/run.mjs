@@ -95,6 +95,43 @@ async function ourValidation(backend) {
   return { validation: rows[1].seconds, warmup: rows[0].seconds - rows[1].seconds };
 }
 
+/**
+ * Where our CPU step's time goes in the browser, phase by phase, and burn's autodiff step's
+ * (bench/step-profile: the model crate's profile built for wasm): ms per step by phase.
+ */
+async function ourPhases() {
+  const page = await browser.newPage();
+  await page.goto(`${server.url}bench/step-profile/index.html`);
+  await page.waitForFunction(() => window.results, null, { timeout: 600_000 });
+  const results = await page.evaluate(() => window.results);
+  await page.close();
+  if (results.error) throw new Error(`the step profile failed: ${results.error}`);
+  return Object.fromEntries(Object.entries(results).map(([key, p]) => [key, msPerStep(p)]));
+}
+
+const PHASES = ['upload', 'forward', 'loss', 'backward', 'update'];
+
+/** A profile's seconds over its steps (`fmnist-ae bench`'s JSON) as ms per step by phase. */
+const msPerStep = (p) => Object.fromEntries(PHASES.map((k) => [k, (p[k] * 1000) / p.steps]));
+
+/**
+ * The phases table: where a CPU step's time goes, ms per phase, our CPU step against burn's
+ * autodiff step, in the browser (wasm) and natively (batch 32).
+ */
+function phaseRows(browserPhases, native) {
+  const lines = ['| where a CPU step goes, ms | upload | forward | loss, accuracy | backward | update | total |', '|---|---|---|---|---|---|---|'];
+  const add = (name, p) => {
+    const values = PHASES.map((k) => p[k]);
+    lines.push(`| ${name} | ${[...values, values.reduce((a, b) => a + b, 0)].map((ms) => ms.toFixed(3)).join(' | ')} |`);
+  };
+  for (const [key, p] of Object.entries(browserPhases ?? {})) {
+    add(`browser, ${key.replace('cpu_step', 'our CPU step').replace('autodiff', "burn's autodiff").replace('_batch', ', batch ')}`, p);
+  }
+  if (native?.profile_batch32) add('native, our CPU step, batch 32', msPerStep(native.profile_batch32));
+  if (native?.profile_batch32_autodiff) add("native, burn's autodiff, batch 32", msPerStep(native.profile_batch32_autodiff));
+  return lines;
+}
+
 async function theirs(backends) {
   const page = await counting(await browser.newPage());
   await page.goto(`${server.url}bench/tfjs/index.html?backends=${backends.join(',')}`);
@@ -193,8 +230,10 @@ const webgpuOnly = process.argv.includes('--webgpu-only');
 if (process.argv.includes('--cpu-only')) {
   const cpu = { ms_per_step_batch32: (await ourStep('cpu', 32, [10, 610])).ms, ms_per_step_batch256: (await ourStep('cpu', 256, [4, 124])).ms };
   cpu.full_epoch_seconds = (await ourEpoch('cpu', 32, 1875, 'dist')).seconds;
+  cpu.phases = await ourPhases();
   const tfjs = await theirs(['wasm']);
   console.log(JSON.stringify({ ours: cpu, tfjs: tfjs.wasm }, null, 2));
+  console.log(phaseRows(cpu.phases).join('\n'));
   await browser.close();
   await server.close();
   process.exit(0);
@@ -208,6 +247,7 @@ if (process.argv.includes('--profiles-only')) {
 const ours = {};
 if (!webgpuOnly) {
   ours.cpu = { ms_per_step_batch32: (await ourStep('cpu', 32, [10, 610])).ms, ms_per_step_batch256: (await ourStep('cpu', 256, [4, 124])).ms };
+  ours.cpu.phases = await ourPhases();
 }
 // Each epoch includes the 10k validation (seconds, and noisy): enough steps between the two
 // epochs that the steps, not that noise, make the difference.
@@ -269,7 +309,7 @@ lines.push(`| WebGPU: validation of the 10k test images | ${f(ours.webgpu.valida
 lines.push(`| WebGPU: warm-up (kernel compiles, first step) | ${f(ours.webgpu.warmup_seconds)} s | | |`);
 const n = results.native;
 if (n.ours && n.pytorch) {
-  row('native step, batch 32: our CLI (flex, 1 thread) vs PyTorch (1 thread)', n.ours.ms_per_step_batch32, n.pytorch.ms_per_step_batch32, 'ms');
+  row('native step, batch 32: our CLI (CPU step, 1 thread) vs PyTorch (1 thread)', n.ours.ms_per_step_batch32, n.pytorch.ms_per_step_batch32, 'ms');
   row('native step, batch 256: our CLI vs PyTorch', n.ours.ms_per_step_batch256, n.pytorch.ms_per_step_batch256, 'ms');
   row('native epoch of 60k + validation: our CLI vs PyTorch', n.ours.epoch_seconds, n.pytorch.epoch_seconds, 's');
 }
@@ -318,5 +358,6 @@ for (const t of visit.thread) {
 }
 const lh = visit.lighthouse;
 lines.push(`| Lighthouse performance (default mobile run, median of ${lh.scores.length}): score; FCP, LCP, TBT, CLS | ${f(lh.score)}; ${f(lh.fcp_ms / 1e3, 1)} s, ${f(lh.lcp_ms / 1e3, 1)} s, ${f(lh.tbt_ms, 0)} ms, ${f(lh.cls, 3)} | | |`);
+lines.push('', ...phaseRows(ours.cpu.phases, n.ours));
 console.log(lines.join('\n'));
 console.log(`\nsession backend: ${page.backend}; TF.js cpu backend: ${JSON.stringify(tfjs.cpu)}`);

@@ -18,7 +18,12 @@ echo "== the page as trunk serve builds it (the serve profile), for the profile 
 build_page serve
 trunk build --dist dist-serve --public-url ./
 
-echo "== native: our CLI (burn flex, 1 thread)"
+echo "== the CPU step's phases in the browser: bench/step-profile for wasm, as the engine builds"
+cargo build -p step-profile --target wasm32-unknown-unknown --profile web --locked
+wasm-bindgen --target web --no-typescript --out-dir bench/out/step-profile \
+    "$CARGO_TARGET_DIR/wasm32-unknown-unknown/web/step_profile.wasm"
+
+echo "== native: our CLI (1 thread)"
 cargo run -p model --release --locked --bin fmnist-ae -- bench --json bench/out/native.json
 
 echo "== native: burn's wgpu backend (Vulkan; Debian's lavapipe where there is no GPU), autodiff vs fused step"

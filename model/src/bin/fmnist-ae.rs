@@ -27,7 +27,7 @@ mod native {
     use model::data::{LabeledImages, source};
     use model::embedding::{Repulsion, TsneConfig, knn_accuracy, trustworthiness, tsne};
     use model::weights::RunRecord;
-    use model::{AutoencoderConfig, EpochRecord, Experiment, TrainEvent, Trainer, TrainingConfig, read_values};
+    use model::{AutoencoderConfig, EpochRecord, Experiment, StepEngine, TrainEvent, Trainer, TrainingConfig, read_values};
     use protocol::{FirstView, RECONSTRUCTIONS_SHOWN};
     use serde::Serialize;
 
@@ -549,17 +549,21 @@ mod native {
             println!("{experiment}, batch {batch:>3}: {ms:.2} ms per training step ({:.0} images/s)", batch as f64 * 1e3 / ms);
             figures.insert(format!("ms_per_step_batch{batch}"), ms.into());
         }
-        let mut trainer = Trainer::new(TrainingConfig::new(AutoencoderConfig::of(experiment)), device).map_err(|e| e.to_string())?;
-        let profile = trainer.profile(&data.train, PROFILE_STEPS).map_err(|e| e.to_string())?;
-        print_profile(&profile);
-        figures.insert("profile_batch32".into(), serde_json::to_value(&profile).expect("plain numbers"));
+        // The CPU step the trainer runs, and burn's autodiff step it replaced (the reference).
+        for (engine, name, key) in [(StepEngine::Auto, "the CPU step", "profile_batch32"), (StepEngine::Autodiff, "burn's autodiff", "profile_batch32_autodiff")] {
+            let config = TrainingConfig::new(AutoencoderConfig::of(experiment)).with_engine(engine);
+            let mut trainer = Trainer::new(config, device).map_err(|e| e.to_string())?;
+            let profile = trainer.profile(&data.train, PROFILE_STEPS).map_err(|e| e.to_string())?;
+            print_profile(name, &profile);
+            figures.insert(key.into(), serde_json::to_value(&profile).expect("plain numbers"));
+        }
         Ok(())
     }
 
     /// Steps timed phase by phase (CPU only: a GPU backend's phases only queue work).
     const PROFILE_STEPS: usize = 500;
 
-    fn print_profile(profile: &model::StepProfile) {
+    fn print_profile(engine: &str, profile: &model::StepProfile) {
         let phases = [
             ("upload", profile.upload),
             ("forward", profile.forward),
@@ -568,7 +572,7 @@ mod native {
             ("SGD update", profile.update),
         ];
         let total: f64 = phases.iter().map(|(_, s)| s).sum();
-        println!("where a batch-32 step's {:.3} ms go ({} steps):", total * 1e3 / profile.steps as f64, profile.steps);
+        println!("where a batch-32 step of {engine} spends its {:.3} ms ({} steps):", total * 1e3 / profile.steps as f64, profile.steps);
         for (name, seconds) in phases {
             println!("  {name:<15} {:>6.3} ms  {:>4.1}%", seconds * 1e3 / profile.steps as f64, 100.0 * seconds / total);
         }
