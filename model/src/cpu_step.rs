@@ -2,8 +2,8 @@
 //! the page's wasm (SIMD128) in browsers without WebGPU, where most of the chapter's readers
 //! train.
 //!
-//! burn's autodiff step records a graph, allocates a tensor for each of its ~80 ops and walks
-//! the graph back; then the optimizer reads every gradient again to update. Here a step is, for
+//! burn's autodiff step records a graph, allocates a tensor for each of about a hundred ops and
+//! walks the graph back; then the optimizer reads every gradient again to update. Here a step is, for
 //! the six dense layers: one product each (`gemm`, the crate burn's CPU backend uses: AVX2/FMA
 //! natively, SIMD128 in wasm), then one pass that adds the bias and applies the ReLU; one pass
 //! over the logits for the loss, its gradient and the rounded accuracy; per hidden layer one
@@ -318,8 +318,7 @@ fn add_column_sums(bias: &mut [f32], grad: &[f32], scale: f32) {
 /// loss, `(σ(z) - y) / values`. Per pixel the loss is `max(z, 0) - z·y + ln(1 + e^-|z|)` (never
 /// the log of 0), a pixel is right when `y > 0.5` and `z > 0` agree (see
 /// [`crate::loss::rounded_accuracy_of_logits`]). One `e^-|z|` and one division serve the loss
-/// and the sigmoid; `wide`'s vector `exp` and `ln` keep the pass at SIMD speed (scalar ones per
-/// pixel would cost a quarter of a wasm step).
+/// and the sigmoid; `wide`'s vector `exp` and `ln` keep the pass at SIMD speed.
 fn loss(logits: &[f32], targets: &[f32], pixels: usize, mut grad: Option<&mut Vec<f32>>) -> Sums {
     let scale = f32x8::splat(1.0 / logits.len() as f32);
     let mut sums = Sums::default();
@@ -371,8 +370,7 @@ fn lanes_of(values: &[f32]) -> f32x8 {
 
 /// `pixels` as the model sees them in training: Gaussian noise added, then dropout with inverted
 /// scaling, as [`crate::autoencoder::corrupt`] does with burn's ops. Drawn here from a small,
-/// fast generator (Ziggurat normals): burn's CPU backend took longer to draw a batch's noise than
-/// this step takes to train on it.
+/// fast generator (Ziggurat normals): burn's CPU backend's draws cost most of a step's time.
 pub(crate) fn corrupt(pixels: &[f32], corruption: Corruption, rng: &mut SmallRng) -> Vec<f32> {
     let stddev = corruption.noise_stddev as f32;
     let keep = 1.0 - corruption.dropout_rate as f32;
