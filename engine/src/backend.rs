@@ -1,5 +1,5 @@
 //! Choosing where training runs: WebGPU when a few timed steps at the run's batch size show it
-//! is faster here than burn's CPU backend compiled to wasm, else the CPU. WebGPU is probed on
+//! is faster here than the CPU step compiled to wasm, else the CPU. WebGPU is probed on
 //! the worker's own `navigator`. A software adapter (seconds of kernel compiles) is timed only
 //! once a run's data is in, while the CPU already trains. Each choice is pushed to the shell
 //! with why, and with both figures when timed.
@@ -15,9 +15,9 @@ use wasm_bindgen_futures::JsFuture;
 
 use crate::worker::{describe, navigator, post};
 
-/// The engine trains with the fused step on WebGPU (burn's autodiff on the CPU): 19 kernel
-/// launches a step where burn's autodiff launches 109 (see the README's benchmarks). The race
-/// below times this same engine.
+/// The engine trains with the fused step on WebGPU (19 kernel launches a step where burn's
+/// autodiff launches 109) and with the model crate's CPU step on the CPU (see the README's
+/// benchmarks). The race below times this same engine.
 pub const STEP_ENGINE: model::StepEngine = model::StepEngine::Auto;
 
 /// Where runs train now.
