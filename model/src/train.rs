@@ -214,7 +214,7 @@ impl Trainer {
         let (seen, outputs) = self.reconstruct(images, indices);
         let mut values = read_values([seen, outputs]).await?.into_iter();
         let (seen, outputs) = (values.next().unwrap_or_default(), values.next().unwrap_or_default());
-        let corrupted = self.config.model.noise_stddev > 0.0 || self.config.model.dropout_rate > 0.0;
+        let corrupted = self.corruption().corrupts();
         Ok(Reconstructions { originals: images.batch_pixels(indices), seen: corrupted.then_some(seen), outputs })
     }
 
@@ -511,7 +511,7 @@ impl Trainer {
         let corruption = self.corruption();
         let target = cpu_step::host(batch);
         let Engine::Cpu { weights, stale, noise } = &mut self.engine else { unreachable!("a CPU step on the CPU engine") };
-        let input = (corruption.noise_stddev > 0.0 || corruption.dropout_rate > 0.0).then(|| cpu_step::corrupt(&target, corruption, noise));
+        let input = corruption.corrupts().then(|| cpu_step::corrupt(&target, corruption, noise));
         let cpu = weights.get_or_insert_with(|| CpuModel::of(&self.model));
         *stale = true;
         cpu.train_step(input.as_deref().unwrap_or(&target), &target, self.config.learning_rate as f32, lap)
@@ -690,7 +690,6 @@ pub async fn seconds_per_step(device: &Device, engine: StepEngine, batch_size: u
     run(&mut trainer, steps.max(1)).await?;
     Ok(start.elapsed().as_secs_f64() / steps.max(1) as f64)
 }
-
 
 /// Seconds spent in each phase of `steps` training steps ([`Trainer::profile`]).
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]

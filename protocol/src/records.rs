@@ -63,6 +63,11 @@ pub struct Corruption {
 }
 
 impl Corruption {
+    /// Whether it changes an image at all: some noise or some dropout.
+    pub fn corrupts(self) -> bool {
+        self.noise_stddev > 0.0 || self.dropout_rate > 0.0
+    }
+
     /// Clamped to what makes sense: stddev 0 to 10, rate 0 to 0.99.
     pub fn clamped(self) -> Self {
         let finite = |v: f64| if v.is_finite() { v } else { 0.0 };
@@ -233,5 +238,12 @@ mod tests {
     fn corruption_is_clamped() {
         let wild = Corruption { noise_stddev: f64::NAN, dropout_rate: 3.0 }.clamped();
         assert_eq!(wild, Corruption { noise_stddev: 0.0, dropout_rate: 0.99 });
+    }
+
+    #[test]
+    fn only_noise_or_dropout_corrupts() {
+        assert!(!Corruption::default().corrupts());
+        assert!(Corruption { noise_stddev: 0.2, dropout_rate: 0.0 }.corrupts());
+        assert!(Corruption { noise_stddev: 0.0, dropout_rate: 0.5 }.corrupts());
     }
 }
