@@ -206,11 +206,19 @@ test('a new build deployed over an old one: a reload runs the new build, with no
     server.deploy(folder);
     const sentBefore = server.sent.files.length;
     const answered = [];
-    page.on('response', (r) => answered.push(`${r.url().split('/').pop()}:${r.fromServiceWorker() ? 'sw' : 'net'}:${r.headers()['x-offline-revision'] ?? '-'}`));
+    const reloaded = performance.now();
+    let documentAfter;
+    const folderPath = new URL(server.url).pathname;
+    page.on('response', (r) => {
+      const url = new URL(r.url());
+      const path = decodeURIComponent(url.pathname.slice(folderPath.length)) || 'index.html';
+      answered.push({ path, from: r.fromServiceWorker() ? 'sw' : 'net', revision: r.headers()['x-offline-revision'] });
+      if (r.request().isNavigationRequest()) documentAfter ??= performance.now() - reloaded;
+    });
     await page.reload();
     await waitForState(page, ['ready'], MINUTE);
-    console.log(`after the deploy the server sent: ${server.sent.files.slice(sentBefore).join(', ')}`);
-    console.log(`answers: ${answered.join(', ')}; new boot.js ${newFiles['boot.js']}, old ${oldFiles['boot.js']}`);
+    console.log(`after the deploy the new page's document came in ${documentAfter.toFixed(0)} ms; the server sent: ${server.sent.files.slice(sentBefore).join(', ')}`);
+    console.log(`answers: ${answered.map((a) => `${a.path}:${a.from}:${a.revision ?? '-'}`).join(', ')}; new boot.js ${newFiles['boot.js']}, old ${oldFiles['boot.js']}`);
     const build = (await readFile(join(folder, 'index.html'), 'utf8')).match(/<meta name="build" content="([0-9a-f]+)"/)[1];
     assert.equal(await page.getAttribute('meta[name=build]', 'content'), build);
     // The new start-up script ran (it sets its mark once the shell has started).
@@ -218,6 +226,9 @@ test('a new build deployed over an old one: a reload runs the new build, with no
     const worker = await engineWorker(page);
     await worker.evaluate(() => new Promise((resolve) => { const wait = () => (self.engine ? resolve() : setTimeout(wait, 50)); wait(); }));
     assert.equal(await worker.evaluate(() => self.buildMark ?? 'old'), 'new');
+    // No answer came from the old build's copy (a file kept at a revision the new build lacks).
+    const fromOldCopy = answered.filter((a) => a.revision !== undefined && a.revision !== newFiles[a.path]);
+    assert.deepEqual(fromOldCopy, [], 'the new build was answered with files of the old one');
     // The new build's worker took over and forgot the old build's files; what both builds share
     // (the data, the weights, the shell) was kept, not fetched again.
     await page.waitForFunction(async () => {

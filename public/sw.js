@@ -16,7 +16,9 @@
 // data manifest come from the network when it answers, so a new build is seen at once, and from
 // the copy when it does not. A build's files are never mixed with another's: when the network's
 // index.html is not this build's, a new build is out, and until its worker takes over this one
-// passes every request to the network, keeping nothing.
+// passes every request to the network, keeping nothing. It asks the registration as well as
+// remembering: the browser may stop this worker and start it afresh while a page it answered
+// still loads, and a newer worker in the registration says the same as the network did.
 
 /* global FILES, ENABLED */
 const CACHE = 'fmnist-ae';
@@ -54,7 +56,7 @@ self.addEventListener('message', (event) => {
   if (!ENABLED || retired || !Array.isArray(urls)) return;
   event.waitUntil(Promise.all(urls.map(async (url) => {
     const path = buildPath(new Request(url));
-    if (path === null || stale || (await kept(path))) return;
+    if (path === null || outdated() || (await kept(path))) return;
     const response = await fetch(url, { cache: 'force-cache' }).catch(() => null);
     if (response?.ok) await keep(path, response);
   })));
@@ -95,10 +97,10 @@ async function kept(path) {
 
 /** The kept copy; else the network's, which is kept once its revision is checked. */
 async function copyFirst(event, path) {
-  const copy = stale ? undefined : await kept(path);
+  const copy = outdated() ? undefined : await kept(path);
   if (copy) return copy;
   const response = await fetch(new URL(path, scope), { cache: 'no-cache' });
-  if (response.ok && !stale) event.waitUntil(keep(path, response.clone()));
+  if (response.ok && !outdated()) event.waitUntil(keep(path, response.clone()));
   return response;
 }
 
@@ -118,19 +120,23 @@ async function networkFirst(event, path) {
   }
   if (!response.ok) return (await kept(path)) ?? response;
   const body = await response.arrayBuffer();
-  if (!stale) await keep(path, answer(body, response));
+  if (!outdated()) await keep(path, answer(body, response));
   // A new build's page: its files are asked for as soon as it is answered, so the new build's
-  // worker should answer them, not this one. It is fetched and takes over at once (a few
-  // seconds at most; else this one passes everything to the network meanwhile).
-  if (stale && event.request.mode === 'navigate') await replaced(3000);
+  // worker should answer them (from the copy, for the files both builds share), not this one.
+  // That worker cannot take over while this one still handles the page's request (a worker
+  // with pending events is not replaced), so this waits until it is installed (a few hundred
+  // ms); it takes over once this answer is sent. Meanwhile, and if it is slower than `ms`,
+  // this one passes everything to the network.
+  if (outdated() && event.request.mode === 'navigate') await successorInstalled(3000);
   return answer(body, response);
 }
 
-/** Waits (at most `ms`) until a newer worker is the registration's active one. */
-async function replaced(ms) {
+/** Waits (at most `ms`) until a newer worker is installed: waiting, or active already. */
+async function successorInstalled(ms) {
   const until = Date.now() + ms;
-  await self.registration.update().catch(() => {});
-  while (!superseded() && Date.now() < until) await new Promise((done) => setTimeout(done, 20));
+  while (self.registration.waiting === null && !superseded() && Date.now() < until) {
+    await new Promise((done) => setTimeout(done, 20));
+  }
 }
 
 /**
@@ -145,13 +151,24 @@ async function keep(path, response) {
     self.registration.update().catch(() => {});
     return;
   }
-  // Hashing a big file takes a while: a newer build's worker may have taken over meanwhile, or
-  // the page asked this one to retire, and the copy is no longer this worker's to fill.
-  if (retired || superseded()) return;
+  // Hashing a big file takes a while: a newer build's worker may have come meanwhile, or the
+  // page asked this one to retire, and the copy is no longer this worker's to fill.
+  if (retired || outdated()) return;
   const copy = answer(body, response);
   copy.headers.set(REVISION, FILES[path]);
   const cache = await caches.open(CACHE);
   await cache.put(new URL(path, scope), copy);
+}
+
+/**
+ * This worker's build is not the one to serve: the network serves another, or a newer build's
+ * worker is installing, waiting or has taken over (this one may have been started afresh since
+ * it saw the network's new build, for a page it answered then). It answers pages only once
+ * active, so an installing or a waiting worker is always a newer build's.
+ */
+function outdated() {
+  const { installing, waiting } = self.registration;
+  return stale || installing !== null || waiting !== null || superseded();
 }
 
 /** Another worker (a newer build's) is the registration's active one. */

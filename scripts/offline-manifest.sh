@@ -26,6 +26,10 @@ listing=$(for file in $files; do printf '%s %s\n' "$file" "$(revision "$file")";
 # The worker's own code counts too: a new sw.js is a new build.
 build=$( { printf '%s\n' "$listing"; revision "$template"; } | sha256sum | cut -c1-16)
 sed -i "s|<meta name=\"build\" content=\"[^\"]*\"|<meta name=\"build\" content=\"$build\"|" index.html
+# The page's scripts whose names carry no hash (lang.js, boot.js) are asked for as NAME?v=BUILD,
+# so that no cache can answer a new build's page with an old build's copy: the browser's memory
+# cache answers a reloaded page's scripts before its service worker sees the request.
+sed -i -E "s#(<script[^>]* src=\"(\./)?[A-Za-z_]+\.js)(\?v=[0-9a-f]*)?\"#\1?v=$build\"#g" index.html
 listing=$(printf '%s\nindex.html %s\n' "$listing" "$(revision index.html)")
 
 {
