@@ -255,6 +255,32 @@ test('a new build deployed over an old one: a reload runs the new build, with no
   }
 });
 
+test('a page loaded past its service worker (a hard reload) is taken over by it, and what it fetches next comes from the copy', async () => {
+  const server = await serve();
+  const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
+  try {
+    const page = await context.newPage();
+    await page.goto(server.url);
+    await waitForState(page, ['ready'], MINUTE);
+    await waitUntilKept(page, await firstViewFiles());
+    let document;
+    page.on('response', (r) => { if (r.request().isNavigationRequest()) document ??= r; });
+    const cdp = await context.newCDPSession(page);
+    await Promise.all([page.waitForEvent('load'), cdp.send('Page.reload', { ignoreCache: true })]);
+    assert.equal(document.fromServiceWorker(), false, 'a hard reload bypasses the service worker');
+    await waitForState(page, ['ready'], MINUTE);
+    await page.waitForFunction(async () => {
+      const registration = await navigator.serviceWorker.getRegistration();
+      return registration?.active && navigator.serviceWorker.controller === registration.active;
+    }, null, { timeout: 10_000 });
+    const revision = await page.evaluate(async () => (await fetch('pretrained/stacked.view.bin')).headers.get('x-offline-revision'));
+    assert.equal(revision, (await revisions(DIST))['pretrained/stacked.view.bin']);
+  } finally {
+    await context.close();
+    await server.close();
+  }
+});
+
 test('sw=0 removes the copy and its service worker, and stays in the link', async () => {
   const server = await serve();
   const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });

@@ -24,13 +24,13 @@ const painted = new Promise((done) => {
   }
 });
 await painted;
-const firstVisit = await offline;
+const loadedWithoutWorker = await offline;
 const { default: init } = await shell;
 const instance = await init({ module_or_path: wasm });
 // What came before the worker took control (the page, its scripts, perhaps the shell's wasm) is
 // kept too, once the page is idle: the worker's fetches (from the browser's cache) then never
 // compete with the first view's.
-if (firstVisit) {
+if (loadedWithoutWorker) {
   if (globalThis.requestIdleCallback) requestIdleCallback(nameFetched, { timeout: 5000 });
   else setTimeout(nameFetched, 1000);
 }
@@ -39,9 +39,9 @@ dispatchEvent(new CustomEvent("TrunkApplicationStarted", { detail: { wasm: insta
 
 /**
  * The page's offline copy (public/sw.js, the README's "Offline"): registers its service worker,
- * or with `sw=0` in the link removes it and its copy. On a first visit, waits (at most a second)
- * for the worker to take control, so the shell's wasm and what follows are kept as they come.
- * Resolves to whether this is that first visit.
+ * or with `sw=0` in the link removes it and its copy. On a first visit (or any visit it does not
+ * control), waits (at most a second) for the worker to take control, so the shell's wasm and what
+ * follows are kept as they come. Resolves to whether the page loaded without it.
  */
 async function offlineCopy() {
   const workers = navigator.serviceWorker;
@@ -59,7 +59,11 @@ async function offlineCopy() {
       return false;
     }
     const controlled = new Promise((done) => workers.addEventListener('controllerchange', done, { once: true }));
-    await workers.register(new URL('sw.js', here), { scope: here });
+    const registration = await workers.register(new URL('sw.js', here), { scope: here });
+    // A worker active already, yet not this page's: the page loaded past it (a hard reload), or
+    // as a new build's worker took over, which claims the pages open as it activates (this one
+    // may not have been one yet). Asked, it takes this page too.
+    registration.active?.postMessage({ claim: true });
     await Promise.race([controlled, new Promise((done) => setTimeout(done, 1000))]);
     return true;
   } catch {

@@ -48,10 +48,14 @@ self.addEventListener('fetch', (event) => {
 
 // On a first visit the page loaded its first files before this worker controlled it: it sends
 // their addresses once it is idle, and those of the build are kept as well (from the browser's
-// cache, as a rule: no bytes over the wire). A page opened
-// with `sw=0` asks the worker to retire.
+// cache, as a rule: no bytes over the wire). A page opened with `sw=0` asks the worker to retire.
 self.addEventListener('message', (event) => {
   if (event.data?.retire) return event.waitUntil(retire());
+  // A page this worker does not control asks to be taken (public/boot.js says when).
+  if (event.data?.claim) {
+    if (ENABLED && !retired && !outdated()) event.waitUntil(self.clients.claim());
+    return;
+  }
   const urls = event.data?.fetched;
   if (!ENABLED || retired || !Array.isArray(urls)) return;
   event.waitUntil(Promise.all(urls.map(async (url) => {
