@@ -54,22 +54,36 @@ async function offlineCopy() {
       registration?.active?.postMessage({ retire: true });
       return false;
     }
-    if (workers.controller) {
-      workers.register(new URL('sw.js', here), { scope: here });
+    const controlled = new Promise((done) => workers.addEventListener('controllerchange', done, { once: true }));
+    const registering = workers.register(new URL('sw.js', here), { scope: here });
+    const { controller } = workers;
+    if (controller && controller.state !== 'redundant') {
+      // The usual visit: the page starts at once, and is checked once the worker answers, and
+      // again should its worker be replaced (a new build's taking over).
+      registering.then(takenBy).catch(() => {});
+      controller.addEventListener('statechange', () => {
+        if (controller.state === 'redundant') registering.then(takenBy).catch(() => {});
+      });
       return false;
     }
-    const controlled = new Promise((done) => workers.addEventListener('controllerchange', done, { once: true }));
-    const registration = await workers.register(new URL('sw.js', here), { scope: here });
-    // A worker active already, yet not this page's: the page loaded past it (a hard reload), or
-    // as a new build's worker took over, which claims the pages open as it activates (this one
-    // may not have been one yet). Asked, it takes this page too.
-    registration.active?.postMessage({ claim: true });
+    takenBy(await registering);
     await Promise.race([controlled, new Promise((done) => setTimeout(done, 1000))]);
     return true;
   } catch {
     // No offline copy (storage refused, a broken sw.js): the page works as without one.
     return false;
   }
+}
+
+/**
+ * Asks the registration's active worker to take this page, unless it controls it already: the
+ * page loaded past it (a hard reload), or as a new build's worker took over. That one claims the
+ * open pages as it activates, but a page still loading may not be one yet, and it then stays
+ * with no worker, or with the old build's, gone: its requests, and its workers', find none.
+ */
+function takenBy(registration) {
+  const { active } = registration;
+  if (active && navigator.serviceWorker.controller !== active) active.postMessage({ claim: true });
 }
 
 /** Names the files this page fetched so far to its service worker, which keeps those of the build. */
