@@ -128,9 +128,9 @@ async function networkFirst(event, path) {
   // A new build's page: its files are asked for as soon as it is answered, so the new build's
   // worker should answer them (from the copy, for the files both builds share), not this one.
   // That worker cannot take over while this one still handles the page's request (a worker
-  // with pending events is not replaced), so this waits until it is installed (a few hundred
-  // ms); it takes over once this answer is sent. Meanwhile, and if it is slower than `ms`,
-  // this one passes everything to the network.
+  // with pending events is not replaced), so this waits until it is installed (tens of ms once
+  // its script is fetched); it takes over once this answer is sent. Meanwhile, and if it is
+  // slower than `ms`, this one passes everything to the network.
   if (outdated() && event.request.mode === 'navigate') await successorInstalled(3000);
   return answer(body, response);
 }
