@@ -47,6 +47,23 @@ async function waitUntilKept(page, files, timeout = 2 * MINUTE) {
   }
 }
 
+/** A new page on `url`, once it is ready and the copy holds every one of `files`. */
+async function openKept(context, url, files) {
+  const page = await context.newPage();
+  await page.goto(url);
+  await waitForState(page, ['ready'], MINUTE);
+  await waitUntilKept(page, files);
+  return page;
+}
+
+/** Waits until the registration's active worker controls `page`. */
+function waitUntilControlled(page, timeout) {
+  return page.waitForFunction(async () => {
+    const registration = await navigator.serviceWorker.getRegistration();
+    return registration?.active && navigator.serviceWorker.controller === registration.active;
+  }, null, { timeout });
+}
+
 /** The files of the first view: the shell and the shown experiment's pack. */
 async function firstViewFiles(experiment = 'stacked') {
   const html = await readFile(join(DIST, 'index.html'), 'utf8');
@@ -197,10 +214,7 @@ test('a new build deployed over an old one: a reload runs the new build, with no
     assert.notEqual(oldFiles['engine.js'], newFiles['engine.js']);
     assert.notEqual(oldFiles['index.html'], newFiles['index.html']);
 
-    const page = await context.newPage();
-    await page.goto(`${server.url}?experiment=tied`);
-    await waitForState(page, ['ready'], MINUTE);
-    await waitUntilKept(page, [...(await firstViewFiles('tied')), ...ENGINE_FILES]);
+    const page = await openKept(context, `${server.url}?experiment=tied`, [...(await firstViewFiles('tied')), ...ENGINE_FILES]);
     assert.equal(await (await engineWorker(page)).evaluate(() => self.buildMark ?? 'old'), 'old');
 
     server.deploy(folder);
@@ -231,10 +245,7 @@ test('a new build deployed over an old one: a reload runs the new build, with no
     assert.deepEqual(fromOldCopy, [], 'the new build was answered with files of the old one');
     // The new build's worker took over and forgot the old build's files; what both builds share
     // (the data, the weights, the shell) was kept, not fetched again.
-    await page.waitForFunction(async () => {
-      const registration = await navigator.serviceWorker.getRegistration();
-      return registration?.active && navigator.serviceWorker.controller === registration.active;
-    }, null, { timeout: MINUTE });
+    await waitUntilControlled(page, MINUTE);
     let kept;
     for (let i = 0; i < 40; i++) {
       kept = await keptFiles(page);
@@ -259,20 +270,14 @@ test('a page loaded past its service worker (a hard reload) is taken over by it,
   const server = await serve();
   const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
   try {
-    const page = await context.newPage();
-    await page.goto(server.url);
-    await waitForState(page, ['ready'], MINUTE);
-    await waitUntilKept(page, await firstViewFiles());
+    const page = await openKept(context, server.url, await firstViewFiles());
     let document;
     page.on('response', (r) => { if (r.request().isNavigationRequest()) document ??= r; });
     const cdp = await context.newCDPSession(page);
     await Promise.all([page.waitForEvent('load'), cdp.send('Page.reload', { ignoreCache: true })]);
     assert.equal(document.fromServiceWorker(), false, 'a hard reload bypasses the service worker');
     await waitForState(page, ['ready'], MINUTE);
-    await page.waitForFunction(async () => {
-      const registration = await navigator.serviceWorker.getRegistration();
-      return registration?.active && navigator.serviceWorker.controller === registration.active;
-    }, null, { timeout: 10_000 });
+    await waitUntilControlled(page, 10_000);
     const revision = await page.evaluate(async () => (await fetch('pretrained/stacked.view.bin')).headers.get('x-offline-revision'));
     assert.equal(revision, (await revisions(DIST))['pretrained/stacked.view.bin']);
   } finally {
@@ -285,10 +290,7 @@ test('sw=0 removes the copy and its service worker, and stays in the link', asyn
   const server = await serve();
   const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
   try {
-    const page = await context.newPage();
-    await page.goto(server.url);
-    await waitForState(page, ['ready'], MINUTE);
-    await waitUntilKept(page, await firstViewFiles());
+    const page = await openKept(context, server.url, await firstViewFiles());
     await page.goto(`${server.url}?sw=0`);
     await waitForState(page, ['ready'], MINUTE);
     await page.waitForFunction(async () => !(await navigator.serviceWorker.getRegistration()) && !(await caches.has('fmnist-ae')), null, { timeout: MINUTE });

@@ -60,9 +60,10 @@ async function offlineCopy() {
     if (controller && controller.state !== 'redundant') {
       // The usual visit: the page starts at once, and is checked once the worker answers, and
       // again should its worker be replaced (a new build's taking over).
-      registering.then(takenBy).catch(() => {});
+      const check = () => registering.then(takenBy).catch(() => {});
+      check();
       controller.addEventListener('statechange', () => {
-        if (controller.state === 'redundant') registering.then(takenBy).catch(() => {});
+        if (controller.state === 'redundant') check();
       });
       return false;
     }
